@@ -1,0 +1,1 @@
+//! Compressed images: gzip, bzip2 and xz recognised by their magic bytes.

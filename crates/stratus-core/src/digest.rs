@@ -1,0 +1,1 @@
+//! One streaming pass over an image computing several digests at once.

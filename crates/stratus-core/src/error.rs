@@ -1,0 +1,187 @@
+//! One error type for the library. Every variant maps to a documented exit
+//! code, so the commands never have to guess how serious a failure is.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Exit code for success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code for an invalid document (schema, constraint or RDF rule).
+pub const EXIT_INVALID: i32 = 1;
+/// Exit code for a usage error: bad option, bad option value, missing argument.
+pub const EXIT_USAGE: i32 = 2;
+/// Exit code for any other runtime error (the legacy catch-all, `sys.exit(-1)`).
+pub const EXIT_RUNTIME: i32 = 255;
+
+/// The validation stage that refused a document, in the legacy order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// The document is not well-formed XML, or uses a refused construct (DTD).
+    Xml,
+    /// The XML signature (`ValidateXMLSignature`).
+    Signature,
+    /// The schema rules (`ValidateXMLSchema`).
+    Schema,
+    /// The constraint rules (`ValidateMetadataConstraints`).
+    Constraint,
+    /// The RDF/XML rules (`ValidateRDFModel`).
+    Rdf,
+}
+
+impl Stage {
+    /// A short lower-case name, used in machine-readable output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Xml => "xml",
+            Stage::Signature => "signature",
+            Stage::Schema => "schema",
+            Stage::Constraint => "constraint",
+            Stage::Rdf => "rdf",
+        }
+    }
+}
+
+/// Why a document was refused: the stage, and the message the legacy
+/// validator printed for the same fault (or our own clear one where the legacy
+/// wording cannot be reproduced).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// Which check failed.
+    pub stage: Stage,
+    /// The message, without the file name.
+    pub message: String,
+}
+
+impl Invalid {
+    /// A refusal at `stage` with `message`.
+    pub fn new(stage: Stage, message: impl Into<String>) -> Self {
+        Invalid {
+            stage,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// Every failure the library reports.
+#[derive(Debug)]
+pub enum Error {
+    /// A file could not be opened, read or written.
+    Io {
+        /// The file (or `-` for standard input/output).
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// An input is larger than the limit the tools accept for it.
+    TooLarge {
+        /// What was being read (a file name, or "standard input").
+        what: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// A document was refused by a validation stage.
+    Invalid {
+        /// The document's name (file name, or "-" for stdin).
+        source_name: String,
+        /// Why.
+        reason: Invalid,
+    },
+    /// A compressed image is truncated or corrupt.
+    Decompress {
+        /// The image file.
+        path: PathBuf,
+        /// The compression format found by its magic bytes.
+        format: &'static str,
+        /// What the decoder said.
+        message: String,
+    },
+    /// An external tool (qemu-img) is missing or failed.
+    Tool {
+        /// The tool's name.
+        tool: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+    /// A value given by the user (option, argument) is not acceptable.
+    BadValue {
+        /// The option or argument, e.g. `--disks-bus`.
+        option: String,
+        /// The value given.
+        value: String,
+        /// What is accepted.
+        expected: String,
+    },
+}
+
+impl Error {
+    /// The exit code a command returns for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Invalid { .. } => EXIT_INVALID,
+            Error::BadValue { .. } => EXIT_USAGE,
+            Error::Io { .. }
+            | Error::TooLarge { .. }
+            | Error::Decompress { .. }
+            | Error::Tool { .. } => EXIT_RUNTIME,
+        }
+    }
+
+    /// Shorthand for an I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io { path, source } => write!(f, "{}: {}", path.display(), source),
+            Error::TooLarge { what, limit } => {
+                write!(f, "{what}: larger than the limit of {limit} bytes")
+            }
+            Error::Invalid {
+                source_name,
+                reason,
+            } => write!(f, "{source_name}: {reason}"),
+            Error::Decompress {
+                path,
+                format,
+                message,
+            } => write!(
+                f,
+                "{}: corrupt or truncated {format} data: {message}",
+                path.display()
+            ),
+            Error::Tool { tool, message } => write!(f, "{tool}: {message}"),
+            Error::BadValue {
+                option,
+                value,
+                expected,
+            } => write!(f, "{option}: invalid value '{value}': expected {expected}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            Error::Invalid { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

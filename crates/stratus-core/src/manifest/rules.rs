@@ -1,0 +1,1 @@
+//! The legacy validation rules: schema, constraints and RDF/XML.
