@@ -21,21 +21,23 @@ pub struct Checksum {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Endorser {
     /// The endorser's e-mail address: the Marketplace's key for the endorser.
-    pub email: String,
+    pub email: Option<String>,
     /// The certificate subject, as an RFC 2253 string.
-    pub subject: String,
+    pub subject: Option<String>,
     /// The certificate issuer(s), as RFC 2253 strings; only the first is
     /// compared with the certificate.
     pub issuers: Vec<String>,
 }
 
-/// The endorsement: when and by whom the entry was signed.
+/// The endorsement: when and by whom the entry was signed. In a signed
+/// document every part is present; a draft may carry only the endorser's
+/// e-mail, for the signer to use when the certificate has none.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Endorsement {
     /// The signing time, `yyyy-MM-ddTHH:mm:ssZ`.
-    pub created: String,
+    pub created: Option<String>,
     /// The signer.
-    pub endorser: Endorser,
+    pub endorser: Option<Endorser>,
 }
 
 /// The optional StratusLab and Dublin Core terms, in the legacy writing order.
@@ -163,7 +165,10 @@ impl Manifest {
 
     /// The endorser's e-mail, when the entry is endorsed.
     pub fn endorser_email(&self) -> Option<&str> {
-        self.endorsement.as_ref().map(|e| e.endorser.email.as_str())
+        self.endorsement
+            .as_ref()
+            .and_then(|e| e.endorser.as_ref())
+            .and_then(|e| e.email.as_deref())
     }
 }
 

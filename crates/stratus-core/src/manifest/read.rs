@@ -135,21 +135,26 @@ fn read_endorsement(node: XmlNode) -> Result<Option<Endorsement>, Invalid> {
     if !node.children().any(|c| c.is_element()) {
         return Ok(None);
     }
-    let endorser = child(node, SLREQ_NS, "endorser")
-        .ok_or_else(|| refusal("slreq:endorsement has no slreq:endorser element"))?;
-    let issuers = endorser
-        .children()
-        .filter(|c| is_element(*c, SLREQ_NS, "issuer"))
-        .map(simple_text)
-        .collect::<Result<Vec<_>, _>>()?;
+    let endorser = match child(node, SLREQ_NS, "endorser") {
+        Some(endorser) => Some(Endorser {
+            email: optional_text(endorser, SLREQ_NS, "email")?,
+            subject: optional_text(endorser, SLREQ_NS, "subject")?,
+            issuers: endorser
+                .children()
+                .filter(|c| is_element(*c, SLREQ_NS, "issuer"))
+                .map(simple_text)
+                .collect::<Result<Vec<_>, _>>()?,
+        }),
+        None => None,
+    };
     Ok(Some(Endorsement {
-        created: required_text(node, DCTERMS_NS, "created", "dcterms")?,
-        endorser: Endorser {
-            email: required_text(endorser, SLREQ_NS, "email", "slreq")?,
-            subject: required_text(endorser, SLREQ_NS, "subject", "slreq")?,
-            issuers,
-        },
+        created: optional_text(node, DCTERMS_NS, "created")?,
+        endorser,
     }))
+}
+
+fn optional_text(node: XmlNode, ns: &str, local: &str) -> Result<Option<String>, Invalid> {
+    child(node, ns, local).map(simple_text).transpose()
 }
 
 /// Store a known optional term; `false` when the element is not one, or has

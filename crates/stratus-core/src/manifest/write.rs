@@ -52,14 +52,22 @@ fn write_body(w: &mut XmlWriter, manifest: &Manifest) {
     }
     resource_start(w, "slreq:endorsement");
     if let Some(endorsement) = &manifest.endorsement {
-        simple(w, "dcterms:created", &endorsement.created);
-        resource_start(w, "slreq:endorser");
-        simple(w, "slreq:email", &endorsement.endorser.email);
-        simple(w, "slreq:subject", &endorsement.endorser.subject);
-        for issuer in &endorsement.endorser.issuers {
-            simple(w, "slreq:issuer", issuer);
+        if let Some(created) = &endorsement.created {
+            simple(w, "dcterms:created", created);
         }
-        w.end_element();
+        if let Some(endorser) = &endorsement.endorser {
+            resource_start(w, "slreq:endorser");
+            if let Some(email) = &endorser.email {
+                simple(w, "slreq:email", email);
+            }
+            if let Some(subject) = &endorser.subject {
+                simple(w, "slreq:subject", subject);
+            }
+            for issuer in &endorser.issuers {
+                simple(w, "slreq:issuer", issuer);
+            }
+            w.end_element();
+        }
     }
     w.end_element();
     for (ns, local, values) in manifest.terms.in_writing_order() {
