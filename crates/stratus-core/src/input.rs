@@ -57,7 +57,7 @@ mod tests {
 
     #[test]
     fn limit_is_enforced() {
-        let data = vec![b'x'; 11];
+        let data = [b'x'; 11];
         assert!(read_limited(&data[..], "t", 10).is_err());
         assert_eq!(read_limited(&data[..], "t", 11).unwrap().len(), 11);
     }
