@@ -17,6 +17,7 @@ pub mod identifier;
 pub mod image;
 pub mod input;
 pub mod manifest;
+pub mod validate;
 pub mod xml;
 
 pub use error::{Error, Invalid, Stage};

@@ -64,7 +64,22 @@ const SCHEMA_PREFIX: &str = "XML schema validation exception: ";
 /// names the element, attribute or value at fault, in Xerces' words where
 /// that was cheap to mimic.
 pub fn check_schema(doc: &Document) -> Result<(), Invalid> {
-    validate_schema(doc).map_err(|message| {
+    schema_with(doc, Endorsements::Complete)
+}
+
+/// Whether the schema check requires complete endorsements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endorsements {
+    /// The legacy rule: `dcterms:created`, then an endorser with e-mail,
+    /// subject and issuer.
+    Complete,
+    /// A draft before signing: the signer fills the endorsement, so an empty
+    /// or partial one is accepted (what it holds is still type-checked).
+    Draft,
+}
+
+fn schema_with(doc: &Document, endorsements: Endorsements) -> Result<(), Invalid> {
+    validate_schema(doc, endorsements).map_err(|message| {
         let mut text = String::with_capacity(SCHEMA_PREFIX.len() + message.len());
         text.push_str(SCHEMA_PREFIX);
         text.push_str(&message);
@@ -139,6 +154,15 @@ pub fn check_rdf(doc: &Document, text: &str) -> Result<(), Invalid> {
 /// parsed from.
 pub fn check_unsigned(doc: &Document, text: &str) -> Result<(), Invalid> {
     check_schema(doc)?;
+    check_constraints(doc)?;
+    check_rdf(doc, text)
+}
+
+/// [`check_unsigned`] for a draft before signing: the same rules, except that
+/// the endorsement may be empty or partial (as `stratus-build-metadata`
+/// writes it), since the signer generates it.
+pub fn check_draft(doc: &Document, text: &str) -> Result<(), Invalid> {
+    schema_with(doc, Endorsements::Draft)?;
     check_constraints(doc)?;
     check_rdf(doc, text)
 }
@@ -341,7 +365,7 @@ struct Frame<'a, 'input> {
 /// attribute faults at the start tag, content-model faults at the offending
 /// child's start tag, character faults where the text is, and incomplete
 /// content and bad simple values at the end tag.
-fn validate_schema(doc: &Document) -> Result<(), String> {
+fn validate_schema(doc: &Document, endorsements: Endorsements) -> Result<(), String> {
     let root = doc.root_element();
     match global_kind(root) {
         Kind::Root => {}
@@ -367,7 +391,7 @@ fn validate_schema(doc: &Document) -> Result<(), String> {
     }];
     while let Some(top) = stack.last_mut() {
         let Some(child) = top.next else {
-            end_element(top)?;
+            end_element(top, endorsements)?;
             stack.pop();
             continue;
         };
@@ -384,7 +408,7 @@ fn validate_schema(doc: &Document) -> Result<(), String> {
         if !child.is_element() {
             continue; // comments and processing instructions are fine anywhere
         }
-        let (state, mode) = accept_child(top.node, top.kind, top.state, child)?;
+        let (state, mode) = accept_child(top.node, top.kind, top.state, child, endorsements)?;
         top.state = state;
         let kind = match mode {
             Mode::Typed(kind) => kind,
@@ -449,8 +473,15 @@ fn still_expected(kind: Kind, state: u8) -> Option<&'static str> {
 
 /// Run the content model of `parent` (of `kind`, in `state`) on its next
 /// child element: the new state and how to validate the child.
-fn accept_child(parent: Node, kind: Kind, state: u8, child: Node) -> Result<(u8, Mode), String> {
+fn accept_child(
+    parent: Node,
+    kind: Kind,
+    state: u8,
+    child: Node,
+    endorsements: Endorsements,
+) -> Result<(u8, Mode), String> {
     let is = |ns: &str, local: &str| is_element(child, ns, local);
+    let draft = endorsements == Endorsements::Draft;
     let accepted = match (kind, state) {
         (Kind::Root, 0) if is(RDF_NS, "Description") => Some((1, Mode::Typed(Kind::Description))),
         (Kind::Root, 1) if child.tag_name().namespace() == Some(XMLDSIG_NS) => {
@@ -491,6 +522,16 @@ fn accept_child(parent: Node, kind: Kind, state: u8, child: Node) -> Result<(u8,
             Some((2, Mode::Typed(Kind::Simple(Simple::String))))
         }
         (Kind::Endorser, 2 | 3) if is(SLREQ_NS, "issuer") => {
+            Some((3, Mode::Typed(Kind::Simple(Simple::String))))
+        }
+        // A draft may leave out any part of the endorsement, keeping the order.
+        (Kind::Endorsement, 0) if draft && is(SLREQ_NS, "endorser") => {
+            Some((2, Mode::Typed(Kind::Endorser)))
+        }
+        (Kind::Endorser, 0) if draft && is(SLREQ_NS, "subject") => {
+            Some((2, Mode::Typed(Kind::Simple(Simple::String))))
+        }
+        (Kind::Endorser, 0 | 1) if draft && is(SLREQ_NS, "issuer") => {
             Some((3, Mode::Typed(Kind::Simple(Simple::String))))
         }
         _ => None,
@@ -650,8 +691,10 @@ fn check_global_attribute(attribute: &Attribute) -> Result<(), String> {
 }
 
 /// Checks made at an element's end tag: complete content, simple values.
-fn end_element(frame: &Frame) -> Result<(), String> {
-    if let Some(expected) = still_expected(frame.kind, frame.state) {
+fn end_element(frame: &Frame, endorsements: Endorsements) -> Result<(), String> {
+    let partial_allowed = endorsements == Endorsements::Draft
+        && matches!(frame.kind, Kind::Endorsement | Kind::Endorser);
+    if let Some(expected) = still_expected(frame.kind, frame.state).filter(|_| !partial_allowed) {
         return Err(format!(
             "cvc-complex-type.2.4.b: The content of element '{}' is not complete. One of '{expected}' is expected.",
             element_qname(frame.node)
@@ -1428,5 +1471,32 @@ mod tests {
         assert_eq!(element_qname(children[0]), "b");
         assert_eq!(expanded_name(children[0]), r#"{"urn:b":b}"#);
         assert_eq!(element_qname(children[1]), "p:c");
+    }
+
+    #[test]
+    fn drafts_may_have_partial_endorsements() {
+        let head = r##"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:dcterms="http://purl.org/dc/terms/" xmlns:slreq="http://mp.stratuslab.eu/slreq#" xml:base="http://mp.stratuslab.eu/"><rdf:Description rdf:about="#MMZu9WvwKIro-rtBQfDk4PsKO7_"><dcterms:identifier>MMZu9WvwKIro-rtBQfDk4PsKO7_</dcterms:identifier><slreq:bytes>100</slreq:bytes><slreq:checksum rdf:parseType="Resource"><slreq:algorithm>SHA-1</slreq:algorithm><slreq:value>c319bbd5afc0a22ba3eaed0507c39383ec28eeff</slreq:value></slreq:checksum>"##;
+        let tail = "<dcterms:type>base</dcterms:type></rdf:Description></rdf:RDF>";
+        let endorsements = [
+            (r##"<slreq:endorsement rdf:parseType="Resource"/>"##, true),
+            (
+                r##"<slreq:endorsement rdf:parseType="Resource"><slreq:endorser rdf:parseType="Resource"><slreq:email>a@b.org</slreq:email></slreq:endorser></slreq:endorsement>"##,
+                true,
+            ),
+            (
+                r##"<slreq:endorsement rdf:parseType="Resource"><slreq:endorser rdf:parseType="Resource"><slreq:email>not an email</slreq:email></slreq:endorser></slreq:endorsement>"##,
+                false,
+            ),
+            (
+                r##"<slreq:endorsement rdf:parseType="Resource"><slreq:endorser rdf:parseType="Resource"><slreq:issuer>CN=x</slreq:issuer><slreq:email>a@b.org</slreq:email></slreq:endorser></slreq:endorsement>"##,
+                false,
+            ),
+        ];
+        for (endorsement, draft_ok) in endorsements {
+            let text = format!("{head}{endorsement}{tail}");
+            let doc = Document::parse(&text).unwrap();
+            assert_eq!(check_draft(&doc, &text).is_ok(), draft_ok, "{endorsement}");
+            assert!(check_unsigned(&doc, &text).is_err(), "{endorsement}");
+        }
     }
 }
