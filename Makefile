@@ -1,0 +1,63 @@
+# stratus: build, test, demo, benchmarks, man pages, packaging.
+#   make demo    run the main job end to end on embedded defaults
+#   make test    unit tests, black-box tests, clippy, rustfmt, man pages up to date
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(DESTDIR)$(PREFIX)/bin
+MANDIR = $(DESTDIR)$(PREFIX)/share/man/man1
+DATADIR = $(DESTDIR)$(PREFIX)/share
+CARGO ?= cargo
+COMMANDS = stratus-build-metadata stratus-validate-metadata
+
+.PHONY: all build test demo bench man completions install rpm clean check-man
+
+all: build
+
+build:
+	$(CARGO) build --release --bins
+
+test:
+	$(CARGO) build --workspace --bins
+	$(CARGO) test --workspace
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) fmt --all --check
+	$(MAKE) --no-print-directory check-man
+
+demo: build
+	sh examples/demo.sh target/release demo-out
+
+bench: build
+	sh bench/run.sh target/release bench-out
+
+# Man pages are generated from the clap definitions and kept in man/ for
+# packagers; `make test` fails when they are stale.
+man:
+	$(CARGO) run --quiet -p xtask -- man man
+
+check-man:
+	rm -rf target/man-check
+	$(CARGO) run --quiet -p xtask -- man target/man-check > /dev/null
+	diff -r man target/man-check || { echo "man/ is stale: run 'make man'"; exit 1; }
+
+completions:
+	$(CARGO) run --quiet -p xtask -- completions target/completions
+
+install: build completions
+	install -d $(BINDIR) $(MANDIR) $(DATADIR)/bash-completion/completions \
+		$(DATADIR)/zsh/site-functions $(DATADIR)/fish/vendor_completions.d
+	for c in $(COMMANDS); do \
+		install -m 755 target/release/$$c $(BINDIR)/$$c; \
+		install -m 644 man/$$c.1 $(MANDIR)/$$c.1; \
+		install -m 644 target/completions/bash/$$c.bash $(DATADIR)/bash-completion/completions/$$c; \
+		install -m 644 target/completions/zsh/_$$c $(DATADIR)/zsh/site-functions/_$$c; \
+		install -m 644 target/completions/fish/$$c.fish $(DATADIR)/fish/vendor_completions.d/$$c.fish; \
+	done
+
+rpm: build
+	command -v cargo-generate-rpm > /dev/null || $(CARGO) install --locked cargo-generate-rpm
+	$(CARGO) generate-rpm -p crates/stratus-cli
+
+clean:
+	$(CARGO) clean
+	rm -rf demo-out bench-out

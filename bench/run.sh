@@ -1,0 +1,81 @@
+#!/bin/sh
+# Benchmarks, each next to a reference tool measured in the same run.
+#
+#   1. stratus-build-metadata on a 1 GiB raw image (all four digests, one
+#      pass) against `openssl dgst` -md5, -sha1, -sha256 and -sha512 run one
+#      after the other on the same file: time ratio and peak memory.
+#   2. stratus-validate-metadata on 1,000 documents in one call against
+#      `xmllint --noout` on the same files: documents per second.
+#
+# Times are wall-clock seconds, best of RUNS (default 3), page cache warm;
+# peak memory is the maximum resident set size from GNU time.
+# usage: run.sh BIN_DIR OUT_DIR
+set -eu
+bin=$(cd "${1:-target/release}" && pwd)
+out=${2:-bench-out}
+runs=${RUNS:-3}
+size_mib=${IMAGE_MIB:-1024}
+mkdir -p "$out"
+cd "$out"
+
+# best_of CMD...: prints "seconds peak_kib" of the fastest of $runs runs.
+best_of() {
+    best=""
+    i=0
+    while [ "$i" -lt "$runs" ]; do
+        start=$(date +%s%N)
+        /usr/bin/time -f '%M' -o time.txt "$@" > /dev/null 2> stderr.txt || {
+            cat stderr.txt >&2
+            exit 1
+        }
+        end=$(date +%s%N)
+        seconds=$(echo "$start $end" | awk '{ printf "%.3f", ($2 - $1) / 1e9 }')
+        best=$(printf '%s\n%s %s\n' "$best" "$seconds" "$(cat time.txt)" | awk 'NF { if (b == "" || $1 < b) { b = $1; m = $2 } } END { print b, m }')
+        i=$((i + 1))
+    done
+    echo "$best"
+}
+
+echo "machine: $(nproc) cores, $(awk '/model name/ { $1 = $2 = $3 = ""; print; exit }' /proc/cpuinfo | sed 's/^ *//')"
+echo "tools: $(openssl version | cut -d' ' -f1-2), xmllint $(xmllint --version 2>&1 | awk 'NR == 1 { print $NF }')"
+
+if [ ! -f image.raw ] || [ "$(stat -c %s image.raw)" -ne $((size_mib * 1048576)) ]; then
+    head -c $((size_mib * 1048576)) /dev/urandom > image.raw
+fi
+cat image.raw > /dev/null
+
+echo
+echo "== 1. $size_mib MiB raw image: size + MD5 + SHA-1 + SHA-256 + SHA-512"
+set -- $(best_of "$bin/stratus-build-metadata" -q --format raw image.raw)
+ours=$1
+ours_kib=$2
+total=0
+for algorithm in md5 sha1 sha256 sha512; do
+    set -- $(best_of openssl dgst "-$algorithm" image.raw)
+    printf '  openssl dgst -%-7s %6.2f s\n' "$algorithm" "$1"
+    total=$(echo "$total $1" | awk '{ print $1 + $2 }')
+done
+printf '  openssl, four runs   %6.2f s\n' "$total"
+printf '  stratus-build-metadata %5.2f s, peak RSS %d KiB\n' "$ours" "$ours_kib"
+echo "$ours $total" | awk '{ printf "  ratio stratus / openssl sum: %.2f (target <= 0.55)\n", $1 / $2 }'
+
+echo
+echo "== 2. Validating 1,000 documents in one call"
+rm -rf docs
+mkdir docs
+printf 'a small image' > small.img
+"$bin/stratus-build-metadata" -q --format raw --os ttylinux --location https://example.org/small.img \
+    small.img > template.xml
+n=0
+while [ "$n" -lt 1000 ]; do
+    sed "s|<dcterms:title></dcterms:title>|<dcterms:title>document $n</dcterms:title>|" template.xml > "docs/doc-$n.xml"
+    n=$((n + 1))
+done
+set -- $(best_of "$bin/stratus-validate-metadata" --no-signature docs/*.xml)
+ours=$1
+set -- $(best_of xmllint --noout docs/*.xml)
+theirs=$1
+echo "$ours $theirs" | awk '{
+    printf "  stratus-validate-metadata --no-signature  %6.3f s  %8.0f documents/s\n", $1, 1000 / ($1 > 0 ? $1 : 0.001)
+    printf "  xmllint --noout (well-formedness only)     %6.3f s  %8.0f documents/s\n", $2, 1000 / ($2 > 0 ? $2 : 0.001)
+}'

@@ -1,0 +1,5 @@
+//! `stratus-build-metadata`: see [`stratus_cli::commands::build_metadata`].
+
+fn main() {
+    stratus_cli::common::main(stratus_cli::commands::build_metadata::run)
+}

@@ -1,0 +1,124 @@
+//! `stratus-validate-metadata`: check metadata documents against the legacy
+//! rules, in the legacy order: signature, schema, constraints, RDF.
+//!
+//! Each document gets `Valid: <file>` on stdout, or `Invalid: <file>` and the
+//! reason on stderr (or one JSON object per document with `--json`). The
+//! exit code is 1 when any document is invalid, 255 when any could not be
+//! read at all.
+
+use crate::common::{CliError, Verbosity, EXIT_CODES_HELP};
+use clap::Parser;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use stratus_core::error::{EXIT_INVALID, EXIT_OK, EXIT_RUNTIME};
+use stratus_core::validate::{self, SignaturePolicy};
+use stratus_core::{input, Error, Invalid};
+
+/// Validate the metadata description of a machine or disk image.
+///
+/// Each FILE (standard input when none is given, or `-`) is checked in the
+/// legacy order: signature, schema, constraints, RDF/XML. The first failed
+/// check of a document is reported with the legacy validator's message.
+#[derive(Debug, Parser)]
+#[command(name = "stratus-validate-metadata", version, after_help = EXIT_CODES_HELP)]
+pub struct ValidateMetadata {
+    /// Metadata documents to validate (`-`: standard input)
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Skip the signature check, for drafts before signing; an empty endorsement is then accepted too
+    #[arg(long)]
+    pub no_signature: bool,
+    /// Print one JSON object per document on stdout instead of the Valid/Invalid lines
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub verbosity: Verbosity,
+}
+
+/// The outcome for one document.
+enum Outcome {
+    Valid,
+    Invalid(Invalid),
+    Unreadable(Error),
+}
+
+/// Run `stratus-validate-metadata`.
+pub fn run(args: ValidateMetadata) -> Result<i32, CliError> {
+    let files = if args.files.is_empty() {
+        vec![PathBuf::from(input::STDIN_NAME)]
+    } else {
+        args.files.clone()
+    };
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut exit = EXIT_OK;
+    for file in &files {
+        let outcome = check_file(file, &args);
+        exit = exit.max(match outcome {
+            Outcome::Valid => EXIT_OK,
+            Outcome::Invalid(_) => EXIT_INVALID,
+            Outcome::Unreadable(_) => EXIT_RUNTIME,
+        });
+        report(&mut stdout, file, &outcome, args.json)
+            .map_err(|e| Error::io("standard output", e))?;
+    }
+    stdout.flush().map_err(|e| Error::io("standard output", e))?;
+    Ok(exit)
+}
+
+fn check_file(file: &Path, args: &ValidateMetadata) -> Outcome {
+    let name = file.display().to_string();
+    let bytes = match input::read_document(file) {
+        Ok(bytes) => bytes,
+        Err(error) => return Outcome::Unreadable(error),
+    };
+    let policy = if args.no_signature {
+        SignaturePolicy::Skip
+    } else {
+        SignaturePolicy::Required
+    };
+    match validate::check_document(&bytes, &name, policy) {
+        Ok(()) => Outcome::Valid,
+        Err(Error::Invalid { reason, .. }) => Outcome::Invalid(reason),
+        Err(other) => Outcome::Unreadable(other),
+    }
+}
+
+fn report(out: &mut impl Write, file: &Path, outcome: &Outcome, json: bool) -> std::io::Result<()> {
+    let name = file.display().to_string();
+    if json {
+        let value = match outcome {
+            Outcome::Valid => serde_json::json!({"file": name, "valid": true}),
+            Outcome::Invalid(reason) => serde_json::json!({
+                "file": name, "valid": false, "stage": reason.stage.name(), "message": reason.message,
+            }),
+            Outcome::Unreadable(error) => serde_json::json!({
+                "file": name, "valid": false, "stage": "read", "message": error.to_string(),
+            }),
+        };
+        return writeln!(out, "{value}");
+    }
+    match outcome {
+        Outcome::Valid => writeln!(out, "Valid: {name}"),
+        Outcome::Invalid(reason) => {
+            out.flush()?;
+            eprintln!("Invalid: {name}\n{reason}");
+            Ok(())
+        }
+        Outcome::Unreadable(error) => {
+            out.flush()?;
+            eprintln!("Cannot read {name}: {}", describe_read_error(error));
+            Ok(())
+        }
+    }
+}
+
+/// A read failure without the file name, which the line already gives.
+fn describe_read_error(error: &Error) -> String {
+    match error {
+        Error::Io { source, .. } => source.to_string(),
+        Error::TooLarge { limit, .. } => format!("larger than the limit of {limit} bytes"),
+        other => other.to_string(),
+    }
+}

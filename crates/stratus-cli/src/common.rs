@@ -1,0 +1,144 @@
+//! What every command shares: the `-v`/`-q` flags, diagnostics on stderr,
+//! turning errors into one line and a documented exit code, and writing
+//! output atomically.
+
+use clap::Args;
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+use stratus_core::error::{EXIT_RUNTIME, EXIT_USAGE};
+
+/// The exit-code table printed in every command's `--help` and man page.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    success
+  1    invalid document (XML, schema, constraint or RDF rule; no signature)
+  2    usage error (bad option or value, missing argument)
+  255  other error (unreadable file, corrupt image, missing qemu-img)";
+
+/// `-v` and `-q`, counting flags as in the legacy tools.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Verbosity {
+    /// Print more detail (repeatable)
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Print less: no warnings or progress (repeatable)
+    #[arg(short = 'q', long = "quiet", action = clap::ArgAction::Count, global = true)]
+    pub quiet: u8,
+}
+
+impl Verbosity {
+    /// Whether informational messages and warnings are shown (not with `-q`).
+    pub fn warnings(&self) -> bool {
+        self.quiet == 0
+    }
+
+    /// Whether detail is shown (`-v`, and quiet wins as in the legacy tools).
+    pub fn detail(&self) -> bool {
+        self.quiet == 0 && self.verbose > 0
+    }
+
+    /// Print a warning on stderr, in the legacy form `  [WARNING] <msg>`.
+    pub fn warn(&self, message: impl fmt::Display) {
+        if self.warnings() {
+            eprintln!("  [WARNING] {message}");
+        }
+    }
+
+    /// Print detail on stderr (with `-v`).
+    pub fn debug(&self, message: impl fmt::Display) {
+        if self.detail() {
+            eprintln!("{message}");
+        }
+    }
+}
+
+/// A command's failure: a usage error, or an error from the library.
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad or missing arguments (exit 2).
+    Usage(String),
+    /// Anything the library reports, with its own exit code.
+    Core(stratus_core::Error),
+}
+
+impl From<stratus_core::Error> for CliError {
+    fn from(error: stratus_core::Error) -> Self {
+        match error {
+            // A bad option value is a usage error, reported the same way.
+            stratus_core::Error::BadValue { .. } => CliError::Usage(error.to_string()),
+            other => CliError::Core(other),
+        }
+    }
+}
+
+impl CliError {
+    /// The exit code for this failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Usage(_) => EXIT_USAGE,
+            CliError::Core(error) => error.exit_code(),
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::Usage(message) => f.write_str(message),
+            CliError::Core(error) => error.fmt(f),
+        }
+    }
+}
+
+/// Run a command: parse its arguments, run it, print any error as one line
+/// on stderr (`<command>: error: <message>`) and exit with the code.
+pub fn main<A: clap::Parser>(run: fn(A) -> Result<i32, CliError>) -> ! {
+    let args = A::parse();
+    let program = A::command().get_name().to_string();
+    let code = match run(args) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("{program}: error: {error}");
+            error.exit_code()
+        }
+    };
+    let _ = std::io::stdout().flush();
+    std::process::exit(code)
+}
+
+/// Write `bytes` to `path` atomically (a temporary file in the same
+/// directory, then a rename), or to stdout when `path` is `None` or `-`.
+/// A failed write leaves no file and does not touch an existing one.
+pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<(), CliError> {
+    let path = match path {
+        Some(path) if path.as_os_str() != "-" => path,
+        _ => return write_stdout(bytes),
+    };
+    let io_error = |e: std::io::Error| CliError::Core(stratus_core::Error::io(path, e));
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".stratus-")
+        .tempfile_in(directory)
+        .map_err(io_error)?;
+    temporary.write_all(bytes).map_err(io_error)?;
+    temporary.as_file().sync_all().map_err(io_error)?;
+    temporary.persist(path).map_err(|e| io_error(e.error))?;
+    Ok(())
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|_| stdout.flush()) {
+        Ok(()) => Ok(()),
+        // The reader went away (`| head`): nothing more to do.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::Core(stratus_core::Error::io("standard output", e))),
+    }
+}
+
+/// The exit code for a runtime failure that is not the library's.
+pub const RUNTIME_FAILURE: i32 = EXIT_RUNTIME;

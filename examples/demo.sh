@@ -1,0 +1,58 @@
+#!/bin/sh
+# The main job end to end, on embedded defaults, with nothing to set up:
+# create a disk image, compress it, describe it in a metadata document and
+# validate the draft. Later capabilities (signing, a local Marketplace,
+# policy, download and verification) extend this script.
+#
+# usage: demo.sh BIN_DIR OUT_DIR
+set -eu
+bin=$(cd "${1:-target/release}" && pwd)
+out=${2:-demo-out}
+rm -rf "$out"
+mkdir -p "$out"
+cd "$out"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "1. Create a 64 MiB qcow2 disk image with qemu-img and write some data into it"
+qemu-img create -q -f qcow2 ttylinux.qcow2 64M
+head -c 1048576 /dev/urandom > payload.bin
+qemu-img dd -f raw -O qcow2 if=payload.bin of=ttylinux.qcow2 bs=1M count=1 2>/dev/null \
+    || true
+qemu-img info ttylinux.qcow2 | sed -n '1,3p'
+
+step "2. Compress it as it would be published"
+gzip -9 -k ttylinux.qcow2
+ls -l ttylinux.qcow2 ttylinux.qcow2.gz | awk '{print $5, $9}'
+
+step "3. Describe it: stratus-build-metadata (one streaming pass: size and four digests)"
+"$bin/stratus-build-metadata" \
+    --os ttylinux --os-version 16.1 --os-arch x86_64 --image-version 1.0 \
+    --title "ttylinux demo image" --comment "A small image made by make demo" \
+    --location "https://images.example.org/ttylinux.qcow2.gz" \
+    --email demo@example.org \
+    ttylinux.qcow2.gz > ttylinux.xml
+cat ttylinux.xml
+
+step "4. Check the digests against coreutils on the decompressed image"
+expected_sha1=$(gzip -dc ttylinux.qcow2.gz | sha1sum | cut -d' ' -f1)
+grep -q "<slreq:value>$expected_sha1</slreq:value>" ttylinux.xml
+echo "SHA-1 $expected_sha1 matches sha1sum"
+
+step "5. Validate the draft (before signing): stratus-validate-metadata --no-signature"
+"$bin/stratus-validate-metadata" --no-signature ttylinux.xml
+
+step "6. The same through a pipe, as in shell pipelines"
+"$bin/stratus-build-metadata" -q --os ttylinux ttylinux.qcow2.gz \
+    | "$bin/stratus-validate-metadata" --no-signature --json
+
+step "7. A draft is not a signed document: without --no-signature it is refused"
+code=0
+"$bin/stratus-validate-metadata" ttylinux.xml || code=$?
+if [ "$code" -ne 1 ]; then
+    echo "unexpected exit code $code for an unsigned document" >&2
+    exit 1
+fi
+echo "refused as expected (exit $code)"
+
+printf '\nDemo finished: files are in %s\n' "$(pwd)"

@@ -1,0 +1,61 @@
+//! Build-time tasks that need the commands' clap definitions:
+//!
+//! - `xtask man DIR`: one man page per command (section 1);
+//! - `xtask completions DIR`: bash, zsh and fish completions per command.
+//!
+//! Generating from the same definitions as `--help` keeps the two in step.
+
+#![forbid(unsafe_code)]
+
+use clap_complete::Shell;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.as_slice() {
+        [task, dir] if task == "man" => write_man_pages(Path::new(dir)),
+        [task, dir] if task == "completions" => write_completions(Path::new(dir)),
+        _ => {
+            eprintln!("usage: xtask man DIR | xtask completions DIR");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn write_man_pages(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for command in stratus_cli::commands::all() {
+        let name = command.get_name().to_string();
+        let command = command.version(env!("CARGO_PKG_VERSION"));
+        let mut page = Vec::new();
+        clap_mangen::Man::new(command)
+            .manual("stratus manual")
+            .source(format!("stratus {}", env!("CARGO_PKG_VERSION")))
+            .render(&mut page)?;
+        let path: PathBuf = dir.join(format!("{name}.1"));
+        std::fs::write(&path, page)?;
+        println!("{}", path.display());
+    }
+    Ok(())
+}
+
+fn write_completions(dir: &Path) -> std::io::Result<()> {
+    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+        let shell_dir = dir.join(shell.to_string());
+        std::fs::create_dir_all(&shell_dir)?;
+        for mut command in stratus_cli::commands::all() {
+            let name = command.get_name().to_string();
+            let path = clap_complete::generate_to(shell, &mut command, &name, &shell_dir)?;
+            println!("{}", path.display());
+        }
+    }
+    Ok(())
+}
