@@ -11,7 +11,9 @@
 
 pub mod clock;
 pub mod compress;
+pub mod credentials;
 pub mod digest;
+pub mod dn;
 pub mod error;
 pub mod identifier;
 pub mod image;

@@ -2,6 +2,8 @@
 //! the number of nodes is bounded, so an entity bomb or a huge flat document
 //! cannot exhaust memory.
 
+pub mod c14n;
+
 use crate::error::{Error, Invalid, Result, Stage};
 
 /// The RDF namespace.

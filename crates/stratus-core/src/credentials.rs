@@ -1,0 +1,1 @@
+//! Signing credentials: PKCS#12 stores and PEM files to (certificate chain, private key).
