@@ -126,6 +126,53 @@ pub fn parse_utc(text: &str) -> Option<Timestamp> {
     )
 }
 
+/// Parse an RFC 3339 date-time: `yyyy-MM-ddTHH:mm:ss`, an optional
+/// fraction (ignored), then `Z` or an offset `±HH:MM` (`t`, `z` and a space
+/// instead of `T` are accepted, as RFC 3339 allows). A date alone means
+/// midnight UTC.
+pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+    if text.len() == 10 {
+        return parse_utc(&format!("{text}T00:00:00Z"));
+    }
+    if text.len() < 20 || !text.is_char_boundary(19) {
+        return None;
+    }
+    let (head, rest) = text.split_at(19);
+    let separator = head.as_bytes()[10];
+    if !matches!(separator, b'T' | b't' | b' ') {
+        return None;
+    }
+    let base = parse_utc(&format!("{}T{}Z", &head[..10], &head[11..]))?;
+    let rest = match rest.strip_prefix('.') {
+        Some(fraction) => {
+            let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                return None;
+            }
+            &fraction[digits..]
+        }
+        None => rest,
+    };
+    if rest == "Z" || rest == "z" {
+        return Some(base);
+    }
+    let bytes = rest.as_bytes();
+    if bytes.len() != 6 || bytes[3] != b':' || !matches!(bytes[0], b'+' | b'-') {
+        return None;
+    }
+    let hours: i64 = rest[1..3].parse().ok()?;
+    let minutes: i64 = rest[4..6].parse().ok()?;
+    if hours > 23 || minutes > 59 {
+        return None;
+    }
+    let offset = hours * 3600 + minutes * 60;
+    Some(if bytes[0] == b'+' {
+        base - offset
+    } else {
+        base + offset
+    })
+}
+
 /// Parse a calendar date `yyyy-MM-dd` (midnight UTC) or a full
 /// `yyyy-MM-ddTHH:mm:ssZ` time.
 pub fn parse_date_or_time(text: &str) -> Option<Timestamp> {
@@ -156,6 +203,25 @@ mod tests {
     fn legacy_178_days_example() {
         let created = parse_utc("2013-05-12T20:54:55Z").unwrap();
         assert_eq!(format_utc(created + 178 * 86_400), "2013-11-06T20:54:55Z");
+    }
+
+    #[test]
+    fn rfc3339_forms() {
+        let base = parse_utc("2012-06-01T00:00:00Z").unwrap();
+        assert_eq!(parse_rfc3339("2012-06-01T00:00:00Z"), Some(base));
+        assert_eq!(parse_rfc3339("2012-06-01"), Some(base));
+        assert_eq!(parse_rfc3339("2012-06-01t00:00:00.123456z"), Some(base));
+        assert_eq!(parse_rfc3339("2012-06-01T02:00:00+02:00"), Some(base));
+        assert_eq!(parse_rfc3339("2012-05-31 22:30:00-01:30"), Some(base));
+        for bad in [
+            "2012-06-01T00:00:00",
+            "2012-06-01T00:00:00+0200",
+            "2012-06-01T00:00:00.Z",
+            "yesterday",
+            "2012-02-30",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
     }
 
     #[test]

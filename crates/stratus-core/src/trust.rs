@@ -1,0 +1,359 @@
+//! Trust in a signer's certificate: trust anchors, CRLs, chain and time
+//! checks. The legacy tools never checked certificates; stratus does when a
+//! site gives anchors (`--ca`, `--trust-dir`) and CRLs (`--crl`).
+//!
+//! Chains are built and checked with rustls-webpki (path building, validity
+//! periods, CRL revocation). Grid CAs of the legacy era sign with SHA-1,
+//! which webpki leaves out, so RSA with SHA-1 is added here on top of ring's
+//! legacy verifier. Any extended key usage is accepted: document signing has
+//! no EKU of its own and grid certificates carry client-authentication or
+//! e-mail-protection purposes.
+
+use crate::clock::{self, Timestamp};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{
+    alg_id, AlgorithmIdentifier, CertificateDer, CertificateRevocationListDer, InvalidSignature,
+    SignatureVerificationAlgorithm, UnixTime,
+};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use webpki::{
+    CertRevocationList, EndEntityCert, ExpirationPolicy, KeyPurposeIdIter, OwnedCertRevocationList,
+    RevocationCheckDepth, RevocationOptionsBuilder, UnknownStatusPolicy,
+};
+
+/// Why a signer is not trusted, or why the trust material could not be used.
+#[derive(Debug)]
+pub enum TrustError {
+    /// A trust file or directory could not be read.
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// A trust file holds no usable certificate or CRL.
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No chain from the signer's certificate to a trust anchor.
+    Untrusted(String),
+    /// The signer's certificate (or one in its chain) is revoked.
+    Revoked,
+    /// The signer's certificate (or one in its chain) has expired.
+    Expired(String),
+    /// The signer's certificate (or one in its chain) is not valid yet.
+    NotYetValid(String),
+}
+
+impl fmt::Display for TrustError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrustError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            TrustError::BadFile { path, reason } => write!(f, "{}: {reason}", path.display()),
+            TrustError::Untrusted(detail) => write!(f, "signer not trusted: {detail}"),
+            TrustError::Revoked => f.write_str("signer not trusted: certificate revoked"),
+            TrustError::Expired(detail) => {
+                write!(f, "signer not trusted: certificate expired ({detail})")
+            }
+            TrustError::NotYetValid(detail) => {
+                write!(
+                    f,
+                    "signer not trusted: certificate not valid yet ({detail})"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for TrustError {}
+
+/// Trust anchors and CRLs: what a site trusts.
+#[derive(Debug, Default)]
+pub struct TrustStore {
+    anchors: Vec<CertificateDer<'static>>,
+    crls: Vec<OwnedCertRevocationList>,
+}
+
+/// What a check needs: the store and the time to check at.
+#[derive(Debug)]
+pub struct TrustOptions {
+    /// Anchors and CRLs; an empty store means "not trust-checked".
+    pub store: TrustStore,
+    /// The time the certificates must be valid at.
+    pub at: Timestamp,
+}
+
+impl TrustOptions {
+    /// No anchors (legacy behaviour: the signature is checked with the
+    /// embedded certificate only), at the current time.
+    pub fn none() -> Self {
+        TrustOptions {
+            store: TrustStore::default(),
+            at: clock::now(),
+        }
+    }
+
+    /// Whether any trust option was given.
+    pub fn is_enabled(&self) -> bool {
+        !self.store.anchors.is_empty()
+    }
+}
+
+impl TrustStore {
+    /// The number of anchors.
+    pub fn anchor_count(&self) -> usize {
+        self.anchors.len()
+    }
+
+    /// The number of CRLs.
+    pub fn crl_count(&self) -> usize {
+        self.crls.len()
+    }
+
+    /// Add the CA certificates of a PEM (or DER) file as anchors (`--ca`).
+    pub fn add_ca_file(&mut self, path: &Path) -> Result<(), TrustError> {
+        let bytes = read(path)?;
+        let certs = parse_certificates(&bytes);
+        if certs.is_empty() {
+            return Err(TrustError::BadFile {
+                path: path.to_path_buf(),
+                reason: "no certificate found (expected PEM or DER)".into(),
+            });
+        }
+        for cert in certs {
+            webpki::anchor_from_trusted_cert(&cert).map_err(|e| TrustError::BadFile {
+                path: path.to_path_buf(),
+                reason: format!("not usable as a trust anchor: {e}"),
+            })?;
+            self.anchors.push(cert);
+        }
+        Ok(())
+    }
+
+    /// Add the CRLs of a PEM (or DER) file (`--crl`).
+    pub fn add_crl_file(&mut self, path: &Path) -> Result<(), TrustError> {
+        let bytes = read(path)?;
+        let ders: Vec<Vec<u8>> = match CertificateRevocationListDer::pem_slice_iter(&bytes)
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(list) if !list.is_empty() => list.into_iter().map(|c| c.to_vec()).collect(),
+            _ => vec![bytes],
+        };
+        for der in ders {
+            let crl = OwnedCertRevocationList::from_der(&der).map_err(|e| TrustError::BadFile {
+                path: path.to_path_buf(),
+                reason: format!("not a usable CRL: {e}"),
+            })?;
+            self.crls.push(crl);
+        }
+        Ok(())
+    }
+
+    /// Add an IGTF-style CA directory (`--trust-dir`): anchors from `*.pem`
+    /// and `<hash>.N` files, CRLs from `<hash>.rN` files. Other files (the
+    /// `.info`, `.namespaces`, `.signing_policy` of IGTF bundles) are ignored.
+    pub fn add_trust_dir(&mut self, dir: &Path) -> Result<(), TrustError> {
+        let io = |source| TrustError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(io)?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .collect();
+        paths.sort();
+        let before = self.anchors.len();
+        for path in paths {
+            match classify(&path) {
+                Some(TrustFile::Anchor) => self.add_ca_file(&path)?,
+                Some(TrustFile::Crl) => self.add_crl_file(&path)?,
+                None => {}
+            }
+        }
+        if self.anchors.len() == before {
+            return Err(TrustError::BadFile {
+                path: dir.to_path_buf(),
+                reason: "no CA certificates (*.pem or <hash>.0) in this directory".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Check that `leaf` chains to an anchor through `intermediates`, that
+    /// every certificate of the chain is valid at `at`, and that none is
+    /// revoked by a CRL of its issuer (when the store has one).
+    pub fn verify(
+        &self,
+        leaf: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        at: Timestamp,
+    ) -> Result<(), TrustError> {
+        let anchors: Vec<_> = self
+            .anchors
+            .iter()
+            .filter_map(|c| webpki::anchor_from_trusted_cert(c).ok())
+            .collect();
+        if anchors.is_empty() {
+            return Err(TrustError::Untrusted("no trust anchors were given".into()));
+        }
+        let cert = EndEntityCert::try_from(leaf)
+            .map_err(|e| TrustError::Untrusted(format!("unusable certificate: {e}")))?;
+        let crl_refs: Vec<CertRevocationList<'_>> = self
+            .crls
+            .iter()
+            .map(|c| CertRevocationList::Owned(c.clone()))
+            .collect();
+        let crl_list: Vec<&CertRevocationList<'_>> = crl_refs.iter().collect();
+        let revocation = RevocationOptionsBuilder::new(&crl_list)
+            .ok()
+            .map(|builder| {
+                builder
+                    .with_depth(RevocationCheckDepth::Chain)
+                    .with_status_policy(UnknownStatusPolicy::Allow)
+                    .with_expiration_policy(ExpirationPolicy::Enforce)
+                    .build()
+            });
+        let seconds = u64::try_from(at).unwrap_or(0);
+        let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(seconds));
+        cert.verify_for_usage(
+            SIGNATURE_ALGORITHMS,
+            &anchors,
+            intermediates,
+            time,
+            AnyPurpose,
+            revocation,
+            None,
+        )
+        .map(|_| ())
+        .map_err(|e| describe(e, at))
+    }
+}
+
+fn describe(error: webpki::Error, at: Timestamp) -> TrustError {
+    let when = clock::format_utc(at);
+    match error {
+        webpki::Error::CertExpired { .. } => TrustError::Expired(format!("checked at {when}")),
+        webpki::Error::CertNotValidYet { .. } => {
+            TrustError::NotYetValid(format!("checked at {when}"))
+        }
+        webpki::Error::CertRevoked => TrustError::Revoked,
+        webpki::Error::UnknownIssuer => {
+            TrustError::Untrusted("no chain to a trust anchor (unknown issuer)".into())
+        }
+        webpki::Error::CrlExpired { .. } => TrustError::Untrusted(format!(
+            "the CRL of an issuer in the chain has expired (checked at {when})"
+        )),
+        other => TrustError::Untrusted(other.to_string()),
+    }
+}
+
+enum TrustFile {
+    Anchor,
+    Crl,
+}
+
+/// `*.pem`, `<hash>.N` are anchors; `<hash>.rN` are CRLs.
+fn classify(path: &Path) -> Option<TrustFile> {
+    let extension = path.extension()?.to_str()?;
+    if extension == "pem" {
+        return Some(TrustFile::Anchor);
+    }
+    if !extension.is_empty() && extension.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(TrustFile::Anchor);
+    }
+    let digits = extension.strip_prefix('r')?;
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(TrustFile::Crl)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, TrustError> {
+    let limit = crate::input::MAX_DOCUMENT_BYTES;
+    let file = std::fs::File::open(path).map_err(|source| TrustError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    crate::input::read_limited(file, &path.display().to_string(), limit).map_err(|e| {
+        TrustError::BadFile {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }
+    })
+}
+
+/// The certificates of a PEM file, or the single certificate of a DER file.
+fn parse_certificates(bytes: &[u8]) -> Vec<CertificateDer<'static>> {
+    let pem: Vec<_> = CertificateDer::pem_slice_iter(bytes)
+        .filter_map(Result::ok)
+        .collect();
+    if !pem.is_empty() {
+        return pem;
+    }
+    if x509_parser::parse_x509_certificate(bytes).is_ok() {
+        return vec![CertificateDer::from(bytes.to_vec())];
+    }
+    Vec::new()
+}
+
+/// Accept any extended key usage.
+struct AnyPurpose;
+
+impl webpki::ExtendedKeyUsageValidator for AnyPurpose {
+    fn validate(&self, _purposes: KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
+        Ok(())
+    }
+}
+
+/// `sha1WithRSAEncryption` (1.2.840.113549.1.1.5) with a NULL parameter,
+/// as the content of an AlgorithmIdentifier.
+const RSA_PKCS1_SHA1: AlgorithmIdentifier = AlgorithmIdentifier::from_slice(&[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05, 0x05, 0x00,
+]);
+
+/// RSA PKCS#1 v1.5 with SHA-1, for certificates and CRLs of legacy CAs.
+#[derive(Debug)]
+struct LegacyRsaSha1;
+
+impl SignatureVerificationAlgorithm for LegacyRsaSha1 {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
+        ring::signature::UnparsedPublicKey::new(
+            &ring::signature::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
+            public_key,
+        )
+        .verify(message, signature)
+        .map_err(|_| InvalidSignature)
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::RSA_ENCRYPTION
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        RSA_PKCS1_SHA1
+    }
+}
+
+/// Every algorithm accepted in chains: webpki's (RSA with SHA-2, RSA-PSS,
+/// ECDSA, Ed25519) plus RSA with SHA-1.
+static SIGNATURE_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
+    webpki::ring::RSA_PKCS1_2048_8192_SHA256,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA384,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA512,
+    webpki::ring::RSA_PKCS1_3072_8192_SHA384,
+    webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+    webpki::ring::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+    webpki::ring::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+    webpki::ring::ECDSA_P256_SHA256,
+    webpki::ring::ECDSA_P256_SHA384,
+    webpki::ring::ECDSA_P384_SHA256,
+    webpki::ring::ECDSA_P384_SHA384,
+    webpki::ring::ED25519,
+    &LegacyRsaSha1,
+];
