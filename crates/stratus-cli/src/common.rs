@@ -5,6 +5,7 @@
 use clap::Args;
 use std::fmt;
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use stratus_core::error::{EXIT_RUNTIME, EXIT_USAGE};
 
@@ -96,7 +97,8 @@ impl fmt::Display for CliError {
 pub fn main<A: clap::Parser>(run: fn(A) -> Result<i32, CliError>) -> ! {
     let args = A::parse();
     let program = A::command().get_name().to_string();
-    let code = match run(args) {
+    let outcome = check_environment().and_then(|()| run(args));
+    let code = match outcome {
         Ok(code) => code,
         Err(error) => {
             eprintln!("{program}: error: {error}");
@@ -107,27 +109,77 @@ pub fn main<A: clap::Parser>(run: fn(A) -> Result<i32, CliError>) -> ! {
     std::process::exit(code)
 }
 
+/// A pinned clock that cannot be read is an error, not a silent fallback.
+fn check_environment() -> Result<(), CliError> {
+    match std::env::var(stratus_core::clock::NOW_VARIABLE) {
+        Ok(value) if stratus_core::clock::parse_rfc3339(&value).is_none() => {
+            Err(CliError::Usage(format!(
+                "{}: invalid value '{value}': expected a time such as 2026-01-15T10:20:30Z",
+                stratus_core::clock::NOW_VARIABLE
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Write `bytes` to `path` atomically (a temporary file in the same
 /// directory, then a rename), or to stdout when `path` is `None` or `-`.
-/// A failed write leaves no file and does not touch an existing one.
+/// A failed write leaves no file and does not touch an existing one. The
+/// file gets the mode an existing target had, else 0666 less the umask; a
+/// symbolic link is written through, not replaced.
 pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<(), CliError> {
     let path = match path {
         Some(path) if path.as_os_str() != "-" => path,
         _ => return write_stdout(bytes),
     };
-    let io_error = |e: std::io::Error| CliError::Core(stratus_core::Error::io(path, e));
-    let directory = match path.parent() {
+    let io_error =
+        |e: std::io::Error| CliError::Core(stratus_core::Error::io(path, without_context(e)));
+    let target = std::fs::canonicalize(path)
+        .ok()
+        .filter(|_| path.is_symlink())
+        .unwrap_or_else(|| path.to_path_buf());
+    let directory = match target.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
+    let mode = std::fs::metadata(&target)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0o666 & !umask());
     let mut temporary = tempfile::Builder::new()
         .prefix(".stratus-")
         .tempfile_in(directory)
         .map_err(io_error)?;
     temporary.write_all(bytes).map_err(io_error)?;
+    temporary
+        .as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(io_error)?;
     temporary.as_file().sync_all().map_err(io_error)?;
-    temporary.persist(path).map_err(|e| io_error(e.error))?;
+    temporary.persist(&target).map_err(|e| io_error(e.error))?;
     Ok(())
+}
+
+/// The process umask, from /proc (std has no safe call for it); 022 when
+/// it cannot be read.
+fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Umask:"))
+                .and_then(|value| u32::from_str_radix(value.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
+}
+
+/// The OS error alone: tempfile adds the temporary file's name, which
+/// means nothing to the user.
+fn without_context(error: std::io::Error) -> std::io::Error {
+    match error.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => error,
+    }
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
@@ -136,7 +188,10 @@ fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
         Ok(()) => Ok(()),
         // The reader went away (`| head`): nothing more to do.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CliError::Core(stratus_core::Error::io("standard output", e))),
+        Err(e) => Err(CliError::Core(stratus_core::Error::io(
+            "standard output",
+            e,
+        ))),
     }
 }
 

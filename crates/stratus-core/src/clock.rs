@@ -14,7 +14,7 @@ pub type Timestamp = i64;
 pub fn now() -> Timestamp {
     if let Some(pinned) = std::env::var(NOW_VARIABLE)
         .ok()
-        .and_then(|text| parse_utc(&text))
+        .and_then(|text| parse_rfc3339(&text))
     {
         return pinned;
     }

@@ -28,7 +28,7 @@ pub fn detect_format(path: &Path) -> Result<String> {
     let output = Command::new(&program)
         .arg("info")
         .arg("--output=json")
-        .arg(path)
+        .arg(as_plain_file(path))
         .output()
         .map_err(|e| Error::Tool {
             tool: "qemu-img",
@@ -59,6 +59,16 @@ pub fn detect_format(path: &Path) -> Result<String> {
     })
 }
 
+/// qemu-img reads `name:rest` as a protocol and `-name` as an option: a
+/// relative path is given as `./path`, which it always takes as a file.
+fn as_plain_file(path: &Path) -> std::path::PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        Path::new(".").join(path)
+    }
+}
+
 /// The top-level `format` of `qemu-img info --output=json`.
 fn parse_info_format(json: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(json).ok()?;
@@ -76,6 +86,8 @@ pub fn format_from_header(header: &[u8]) -> &'static str {
         (b"conectix", 0, "vpc"),
         (b"QED\0", 0, "qed"),
         (b"\x7f\x10\xda\xbe", 0x40, "vdi"),
+        (b"WithoutFreeSpace", 0, "parallels"),
+        (b"WithouFreSpacExt", 0, "parallels"),
     ];
     let found = MAGICS.iter().find(|(magic, offset, _)| {
         header.len() >= offset + magic.len() && &header[*offset..offset + magic.len()] == *magic

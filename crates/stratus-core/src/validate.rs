@@ -17,7 +17,8 @@ pub enum SignaturePolicy {
 /// Check the document `bytes` (named `source_name` in errors). A refusal is
 /// [`Error::Invalid`] naming the stage that failed.
 pub fn check_document(bytes: &[u8], source_name: &str, signature: SignaturePolicy) -> Result<()> {
-    let text = xml::decode_utf8(bytes, source_name)?;
+    let text = xml::decode_text(bytes, source_name)?;
+    let text = text.as_ref();
     let doc = xml::parse(text, source_name)?;
     let invalid = |reason: Invalid| Error::Invalid {
         source_name: source_name.to_string(),

@@ -89,16 +89,16 @@ pub struct BuildMetadata {
     #[arg(long, value_name = "TYPE", default_value = "ide")]
     pub disks_bus: String,
     /// Use this MD5 instead of computing it
-    #[arg(long, value_name = "HEX")]
+    #[arg(long, value_name = "HEX", conflicts_with = "no_md5")]
     pub md5: Option<String>,
     /// Use this SHA-1 instead of computing it
     #[arg(long, value_name = "HEX")]
     pub sha1: Option<String>,
     /// Use this SHA-256 instead of computing it
-    #[arg(long, value_name = "HEX")]
+    #[arg(long, value_name = "HEX", conflicts_with = "no_sha256")]
     pub sha256: Option<String>,
     /// Use this SHA-512 instead of computing it
-    #[arg(long, value_name = "HEX")]
+    #[arg(long, value_name = "HEX", conflicts_with = "no_sha512")]
     pub sha512: Option<String>,
     /// Do not compute or write the MD5 checksum
     #[arg(long)]
@@ -119,7 +119,12 @@ pub struct BuildMetadata {
     #[arg(long, value_name = "EMAIL")]
     pub email: Option<String>,
     /// Write the document to FILE (atomically) instead of standard output
-    #[arg(short = 'o', long, value_name = "FILE", conflicts_with = "legacy_output")]
+    #[arg(
+        short = 'o',
+        long,
+        value_name = "FILE",
+        conflicts_with = "legacy_output"
+    )]
     pub output: Option<PathBuf>,
     /// Write to the legacy file name <os>-<osversion>-<arch>-<type>-<version>.xml
     #[arg(long)]
@@ -143,6 +148,7 @@ pub fn run(args: BuildMetadata) -> Result<i32, CliError> {
             image.display()
         )));
     }
+    check_text_options(&args)?;
     let given = GivenChecksums::from_args(&args)?;
     check_choice("--disks-bus", &args.disks_bus, &DISKS_BUSES)?;
     let compression_override = parse_compression(args.compression.as_deref())?;
@@ -172,7 +178,8 @@ pub fn run(args: BuildMetadata) -> Result<i32, CliError> {
     };
     write_output(output.as_deref(), text.as_bytes())?;
     if let Some(path) = &output {
-        args.verbosity.debug(format!("Manifest: {}", path.display()));
+        args.verbosity
+            .debug(format!("Manifest: {}", path.display()));
     }
     Ok(0)
 }
@@ -195,7 +202,11 @@ impl GivenChecksums {
             if let Some(hex) = value {
                 check_hex(option, hex, algorithm.hex_len())?;
             }
-            values.push((algorithm, value.as_ref().map(|v| v.to_ascii_lowercase()), suppressed));
+            values.push((
+                algorithm,
+                value.as_ref().map(|v| v.to_ascii_lowercase()),
+                suppressed,
+            ));
         }
         Ok(GivenChecksums { values })
     }
@@ -215,7 +226,9 @@ impl GivenChecksums {
             .iter()
             .filter(|(_, _, suppressed)| !suppressed)
             .filter_map(|(algorithm, given, _)| {
-                let value = given.clone().or_else(|| info.hex(*algorithm).map(str::to_string))?;
+                let value = given
+                    .clone()
+                    .or_else(|| info.hex(*algorithm).map(str::to_string))?;
                 Some(Checksum {
                     algorithm: algorithm.legacy_name().to_string(),
                     value,
@@ -223,6 +236,45 @@ impl GivenChecksums {
             })
             .collect()
     }
+}
+
+/// Text options become element content: refuse characters XML 1.0 cannot
+/// carry (control characters other than tab, newline and carriage return).
+fn check_text_options(args: &BuildMetadata) -> Result<(), CliError> {
+    let mut texts: Vec<(&str, &str)> = vec![
+        ("--author", &args.author),
+        ("--type", &args.image_type),
+        ("--kind", &args.kind),
+        ("--os", &args.os),
+        ("--os-version", &args.os_version),
+        ("--os-arch", &args.os_arch),
+        ("--image-version", &args.image_version),
+        ("--hypervisor", &args.hypervisor),
+        ("--title", &args.title),
+        ("--tag", &args.tag),
+        ("--comment", &args.comment),
+    ];
+    texts.extend(args.format.as_deref().map(|f| ("--format", f)));
+    texts.extend(args.locations.iter().map(|l| ("--location", l.as_str())));
+    for (option, value) in texts {
+        if let Some(bad) = value.chars().find(|c| !is_xml_char(*c)) {
+            return Err(Error::BadValue {
+                option: option.into(),
+                value: value.escape_debug().to_string(),
+                expected: format!(
+                    "text without control characters (found U+{:04X})",
+                    u32::from(bad)
+                ),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// The characters XML 1.0 allows in content.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 fn check_hex(option: &str, value: &str, length: usize) -> Result<(), CliError> {
@@ -274,8 +326,12 @@ fn check_email(email: &str) -> Result<(), CliError> {
     let valid = email.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty()
             && !domain.is_empty()
-            && local.bytes().all(|b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b))
-            && domain.bytes().all(|b| b.is_ascii_alphanumeric() || b".-".contains(&b))
+            && local
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b))
+            && domain
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-".contains(&b))
     });
     if valid {
         return Ok(());
@@ -300,7 +356,17 @@ fn valid_until(args: &BuildMetadata, now: clock::Timestamp) -> Result<clock::Tim
         });
     }
     let days = args.valid_days.unwrap_or(DEFAULT_VALID_DAYS);
-    Ok(now + i64::from(days) * 86_400)
+    let valid = now + i64::from(days) * 86_400;
+    // The metadata date form has four-digit years.
+    if clock::format_utc(valid).len() != 20 {
+        return Err(Error::BadValue {
+            option: "--valid-days".into(),
+            value: days.to_string(),
+            expected: "a number of days ending before the year 10000".into(),
+        }
+        .into());
+    }
+    Ok(valid)
 }
 
 /// What one pass over the image found.
@@ -331,7 +397,11 @@ fn scan_image(
     let wants_header = from_stdin || compression != Compression::None;
     let mut capture = HeaderCapture::new(reader);
     let mut progress = Progress::new(size, &args.verbosity);
-    let name: &Path = if from_stdin { Path::new("standard input") } else { image };
+    let name: &Path = if from_stdin {
+        Path::new("standard input")
+    } else {
+        image
+    };
     let info = digest::stream_info(&mut capture, algorithms, &mut |n| progress.update(n))
         .map_err(|e| compress::read_error(name, compression, e))?;
     progress.finish();

@@ -63,7 +63,9 @@ pub fn run(args: ValidateMetadata) -> Result<i32, CliError> {
         report(&mut stdout, file, &outcome, args.json)
             .map_err(|e| Error::io("standard output", e))?;
     }
-    stdout.flush().map_err(|e| Error::io("standard output", e))?;
+    stdout
+        .flush()
+        .map_err(|e| Error::io("standard output", e))?;
     Ok(exit)
 }
 

@@ -1181,6 +1181,17 @@ struct Edit<'a> {
 fn rdf_edits<'a>(doc: &'a Document, text: &str) -> Vec<Edit<'a>> {
     let mut edits: Vec<Edit> = Vec::new();
     let mut covered_until = 0;
+    // The text is already decoded: a declaration naming another encoding
+    // (UTF-16, ISO-8859-1) would make oxrdfxml refuse it.
+    if text.starts_with("<?xml") {
+        if let Some(end) = text.find("?>") {
+            edits.push(Edit {
+                range: 0..end + 2,
+                replacement: Cow::Borrowed(""),
+            });
+            covered_until = end + 2;
+        }
+    }
     for node in doc.descendants() {
         let range = node.range();
         if range.start < covered_until {

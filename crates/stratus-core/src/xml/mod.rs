@@ -5,6 +5,7 @@
 pub mod c14n;
 
 use crate::error::{Error, Invalid, Result, Stage};
+use std::borrow::Cow;
 
 /// The RDF namespace.
 pub const RDF_NS: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
@@ -25,19 +26,93 @@ pub const MARKETPLACE_BASE: &str = "http://mp.stratuslab.eu/";
 /// hundred; this bounds the memory a hostile document can cost.
 pub const MAX_NODES: u32 = 200_000;
 
-/// Decode `bytes` as UTF-8 text, naming `source_name` when it is not.
-pub fn decode_utf8<'a>(bytes: &'a [u8], source_name: &str) -> Result<&'a str> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    std::str::from_utf8(bytes).map_err(|e| Error::Invalid {
+/// Decode a document's bytes as text, as an XML parser must: UTF-8 (with or
+/// without a byte-order mark) or UTF-16 (recognised by its byte-order mark
+/// or its first characters), and the ISO-8859-1 and US-ASCII encodings when
+/// the XML declaration names them. `source_name` names the document in
+/// errors.
+pub fn decode_text<'a>(bytes: &'a [u8], source_name: &str) -> Result<Cow<'a, str>> {
+    let refuse = |message: String| Error::Invalid {
         source_name: source_name.to_string(),
-        reason: Invalid::new(
-            Stage::Xml,
-            format!(
-                "not UTF-8 text (invalid byte at offset {})",
-                e.valid_up_to()
-            ),
-        ),
+        reason: Invalid::new(Stage::Xml, message),
+    };
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return utf8(rest).map(Cow::Borrowed).map_err(refuse);
+    }
+    match bytes {
+        [0xFF, 0xFE, rest @ ..] => {
+            return utf16(rest, u16::from_le_bytes)
+                .map(Cow::Owned)
+                .map_err(refuse)
+        }
+        [0xFE, 0xFF, rest @ ..] => {
+            return utf16(rest, u16::from_be_bytes)
+                .map(Cow::Owned)
+                .map_err(refuse)
+        }
+        [b'<', 0, b'?', 0, ..] => {
+            return utf16(bytes, u16::from_le_bytes)
+                .map(Cow::Owned)
+                .map_err(refuse)
+        }
+        [0, b'<', 0, b'?', ..] => {
+            return utf16(bytes, u16::from_be_bytes)
+                .map(Cow::Owned)
+                .map_err(refuse)
+        }
+        _ => {}
+    }
+    match declared_encoding(bytes)
+        .map(|e| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("utf-8" | "utf8") => utf8(bytes).map(Cow::Borrowed).map_err(refuse),
+        Some("iso-8859-1" | "latin1" | "iso_8859-1" | "l1") => {
+            Ok(Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()))
+        }
+        Some("us-ascii" | "ascii") if bytes.is_ascii() => {
+            utf8(bytes).map(Cow::Borrowed).map_err(refuse)
+        }
+        Some(other) => Err(refuse(format!(
+            "unsupported encoding '{other}' (UTF-8, UTF-16, ISO-8859-1 and US-ASCII are read)"
+        ))),
+    }
+}
+
+fn utf8(bytes: &[u8]) -> std::result::Result<&str, String> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.valid_up_to()
+        )
     })
+}
+
+fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> std::result::Result<String, String> {
+    if bytes.len() % 2 != 0 {
+        return Err("not UTF-16 text (odd number of bytes)".into());
+    }
+    let units = bytes.chunks_exact(2).map(|pair| unit([pair[0], pair[1]]));
+    char::decode_utf16(units)
+        .collect::<std::result::Result<String, _>>()
+        .map_err(|e| {
+            format!(
+                "not UTF-16 text (unpaired surrogate {:04X})",
+                e.unpaired_surrogate()
+            )
+        })
+}
+
+/// The `encoding` of the XML declaration, if there is one.
+fn declared_encoding(bytes: &[u8]) -> Option<&str> {
+    let head = bytes.strip_prefix(b"<?xml")?;
+    let end = head.windows(2).position(|w| w == b"?>")?;
+    let declaration = std::str::from_utf8(&head[..end]).ok()?;
+    let after = &declaration[declaration.find("encoding")? + "encoding".len()..];
+    let after = after.trim_start().strip_prefix('=')?.trim_start();
+    let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let value = &after[1..];
+    value.find(quote).map(|end| &value[..end])
 }
 
 /// Parse `text` as XML with DTDs refused and a node limit.
@@ -100,11 +175,31 @@ mod tests {
     }
 
     #[test]
-    fn bom_is_skipped_and_bad_utf8_named() {
-        assert_eq!(decode_utf8(b"\xEF\xBB\xBF<a/>", "f").unwrap(), "<a/>");
-        assert!(decode_utf8(b"<a>\xff</a>", "f")
+    fn encodings_are_decoded() {
+        assert_eq!(decode_text(b"\xEF\xBB\xBF<a/>", "f").unwrap(), "<a/>");
+        let err = decode_text(b"<a>\xff</a>", "f").unwrap_err().to_string();
+        assert!(err.contains("offset 3"), "{err}");
+        let utf16le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain("<a>\u{e9}</a>".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        assert_eq!(decode_text(&utf16le, "f").unwrap(), "<a>\u{e9}</a>");
+        let utf16be: Vec<u8> = "<?xml version=\"1.0\"?><a/>"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        assert_eq!(
+            decode_text(&utf16be, "f").unwrap(),
+            "<?xml version=\"1.0\"?><a/>"
+        );
+        let latin1 = b"<?xml version='1.0' encoding='ISO-8859-1'?><a>\xe9</a>";
+        assert_eq!(
+            decode_text(latin1, "f").unwrap(),
+            "<?xml version='1.0' encoding='ISO-8859-1'?><a>\u{e9}</a>"
+        );
+        let err = decode_text(b"<?xml version='1.0' encoding='EBCDIC'?><a/>", "f")
             .unwrap_err()
-            .to_string()
-            .contains("offset 3"));
+            .to_string();
+        assert!(err.contains("unsupported encoding 'ebcdic'"), "{err}");
     }
 }
