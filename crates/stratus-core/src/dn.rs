@@ -1,1 +1,264 @@
 //! Distinguished names as RFC 2253 strings, exactly as the legacy (Java) tools printed them, and the e-mail of a certificate.
+//!
+//! The endorsement of a signed document carries the signer's subject and
+//! issuer as `javax.security.auth.x500.X500Principal.getName()` printed them,
+//! and the Marketplace compares those strings byte for byte. [`rfc2253`]
+//! reproduces that rendering (the rules are in `metadata.md` §4.5):
+//!
+//! - RDNs in **reverse** DER order, joined by `,` with no spaces; the values
+//!   of a multi-valued RDN joined by `+` in DER (SET OF) order;
+//! - keywords only for `CN`, `C`, `L`, `ST`, `O`, `OU`, `STREET`, `DC` and
+//!   `UID`; any other attribute as `<dotted OID>=#<hex of the DER value>`
+//!   (tag and length included, lower case), e.g. an emailAddress of
+//!   `jane@example.org` is `1.2.840.113549.1.9.1=#16106a616e65406578616d706c652e6f7267`;
+//! - string values decoded (UTF8String as UTF-8; PrintableString,
+//!   TeletexString, IA5String and GeneralString as Latin-1; BMPString as
+//!   UTF-16BE) and not otherwise escaped, except a backslash before each of
+//!   `, = + < > # ; " \` anywhere, `\00` for a NUL character, and `\ ` for
+//!   each leading or trailing space (or carriage return);
+//! - any other value type of a keyword attribute (UniversalString included,
+//!   which Java does not decode either) in the `#hex` form.
+//!
+//! The e-mail of a certificate is the first rfc822Name of its
+//! subjectAltName ([`subject_email`]), the only source the legacy signer and
+//! validator used; [`any_email`] also falls back to an emailAddress attribute
+//! of the subject, as grid certificates often carry it there.
+
+use x509_parser::certificate::X509Certificate;
+use x509_parser::der_parser::asn1_rs::{Any, Class, Tag};
+use x509_parser::extensions::GeneralName;
+use x509_parser::x509::{AttributeTypeAndValue, RelativeDistinguishedName, X509Name};
+
+/// The dotted OID of the PKCS#9 emailAddress attribute.
+pub const EMAIL_ADDRESS_OID: &str = "1.2.840.113549.1.9.1";
+
+/// The characters Java puts a backslash before, wherever they occur.
+const ESCAPED: &[char] = &[',', '=', '+', '<', '>', '#', ';', '"', '\\'];
+
+/// The name as Java's `X500Principal.getName()` (RFC 2253 form) prints it.
+///
+/// An empty name gives an empty string.
+pub fn rfc2253(name: &X509Name<'_>) -> String {
+    let rdns: Vec<&RelativeDistinguishedName<'_>> = name.iter_rdn().collect();
+    let mut out = String::new();
+    for (i, rdn) in rdns.iter().rev().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for (j, ava) in rdn.iter().enumerate() {
+            if j > 0 {
+                out.push('+');
+            }
+            push_ava(&mut out, ava);
+        }
+    }
+    out
+}
+
+/// The certificate's e-mail as the legacy tools found it: the first
+/// rfc822Name of the subjectAltName extension, in extension order.
+///
+/// `None` when the extension is absent, unparsable (including a duplicated
+/// extension) or holds no rfc822Name.
+pub fn subject_email(cert: &X509Certificate<'_>) -> Option<String> {
+    let san = cert.subject_alternative_name().ok()??;
+    san.value.general_names.iter().find_map(|name| match name {
+        GeneralName::RFC822Name(email) => Some((*email).to_string()),
+        _ => None,
+    })
+}
+
+/// The certificate's e-mail from the subjectAltName ([`subject_email`]),
+/// or else the first emailAddress attribute (in DER order) of the subject
+/// name, decoded as a string.
+pub fn any_email(cert: &X509Certificate<'_>) -> Option<String> {
+    subject_email(cert).or_else(|| {
+        cert.subject()
+            .iter_attributes()
+            .filter(|ava| ava.attr_type().to_id_string() == EMAIL_ADDRESS_OID)
+            .find_map(|ava| decode_string(ava.attr_value()))
+    })
+}
+
+/// The RFC 2253 keyword Java uses for an attribute type, if any.
+fn keyword(dotted_oid: &str) -> Option<&'static str> {
+    Some(match dotted_oid {
+        "2.5.4.3" => "CN",
+        "2.5.4.6" => "C",
+        "2.5.4.7" => "L",
+        "2.5.4.8" => "ST",
+        "2.5.4.10" => "O",
+        "2.5.4.11" => "OU",
+        "2.5.4.9" => "STREET",
+        "0.9.2342.19200300.100.1.25" => "DC",
+        "0.9.2342.19200300.100.1.1" => "UID",
+        _ => return None,
+    })
+}
+
+/// Appends one `type=value` pair.
+fn push_ava(out: &mut String, ava: &AttributeTypeAndValue<'_>) {
+    let oid = ava.attr_type().to_id_string();
+    let value = ava.attr_value();
+    match keyword(&oid) {
+        Some(kw) => {
+            out.push_str(kw);
+            out.push('=');
+            match decode_string(value) {
+                Some(text) => push_escaped(out, &text),
+                None => push_hex(out, value),
+            }
+        }
+        None => {
+            out.push_str(&oid);
+            out.push('=');
+            push_hex(out, value);
+        }
+    }
+}
+
+/// Decodes a value of one of the string types Java renders as text
+/// (`AVA.isDerString` and `AVA.getCharset` of current JDKs).
+fn decode_string(value: &Any<'_>) -> Option<String> {
+    if value.class() != Class::Universal || value.header.is_constructed() {
+        return None;
+    }
+    let data = value.data;
+    match value.tag() {
+        Tag::Utf8String => Some(String::from_utf8_lossy(data).into_owned()),
+        Tag::PrintableString | Tag::TeletexString | Tag::Ia5String | Tag::GeneralString => {
+            Some(data.iter().map(|&b| char::from(b)).collect())
+        }
+        Tag::BmpString => {
+            let units = data
+                .chunks(2)
+                .map(|pair| match pair {
+                    [hi, lo] => u16::from_be_bytes([*hi, *lo]),
+                    // An odd trailing byte is malformed input.
+                    _ => 0xFFFD,
+                })
+                .collect::<Vec<u16>>();
+            Some(
+                char::decode_utf16(units)
+                    .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+                    .collect(),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// Appends a decoded string value with Java's escaping.
+fn push_escaped(out: &mut String, value: &str) {
+    // First pass: backslash before the special characters, `\00` for NUL.
+    let mut escaped: Vec<char> = Vec::with_capacity(value.len());
+    for c in value.chars() {
+        if ESCAPED.contains(&c) {
+            escaped.push('\\');
+            escaped.push(c);
+        } else if c == '\0' {
+            escaped.extend(['\\', '0', '0']);
+        } else {
+            escaped.push(c);
+        }
+    }
+    // Second pass, over the escaped text as Java does: a backslash before
+    // each leading and trailing space or carriage return.
+    let is_blank = |c: &char| *c == ' ' || *c == '\r';
+    let lead = escaped.iter().take_while(|c| is_blank(c)).count();
+    let trail = escaped.len() - escaped.iter().rev().take_while(|c| is_blank(c)).count();
+    for (i, c) in escaped.iter().enumerate() {
+        if i < lead || i >= trail {
+            out.push('\\');
+        }
+        out.push(*c);
+    }
+}
+
+/// Appends `#` and the lower-case hex of the value's DER encoding (tag,
+/// minimal length, content), as Java's `DerValue.toByteArray()` re-encodes it.
+fn push_hex(out: &mut String, value: &Any<'_>) {
+    out.push('#');
+    for byte in der_encoding(value) {
+        out.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+        out.push(char::from(b"0123456789abcdef"[usize::from(byte & 0x0f)]));
+    }
+}
+
+/// The DER encoding of a value: identifier octets, minimal length, content.
+fn der_encoding(value: &Any<'_>) -> Vec<u8> {
+    let data = value.data;
+    let mut der = Vec::with_capacity(data.len() + 8);
+    let class_bits = (value.class() as u8) << 6;
+    let constructed = if value.header.is_constructed() {
+        0x20
+    } else {
+        0
+    };
+    let Tag(number) = value.tag();
+    if number < 31 {
+        der.push(class_bits | constructed | number as u8);
+    } else {
+        der.push(class_bits | constructed | 0x1f);
+        let mut groups = Vec::new();
+        let mut n = number;
+        loop {
+            groups.push((n & 0x7f) as u8);
+            n >>= 7;
+            if n == 0 {
+                break;
+            }
+        }
+        for (i, group) in groups.iter().rev().enumerate() {
+            let more = if i + 1 < groups.len() { 0x80 } else { 0 };
+            der.push(group | more);
+        }
+    }
+    let len = data.len();
+    if len < 0x80 {
+        der.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        der.push(0x80 | (bytes.len() - skip) as u8);
+        der.extend_from_slice(&bytes[skip..]);
+    }
+    der.extend_from_slice(data);
+    der
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn escaped(value: &str) -> String {
+        let mut out = String::new();
+        push_escaped(&mut out, value);
+        out
+    }
+
+    #[test]
+    fn escapes_like_java() {
+        assert_eq!(escaped("O=Acme, Inc."), "O\\=Acme\\, Inc.");
+        assert_eq!(escaped("x#y"), "x\\#y");
+        assert_eq!(escaped(" a "), "\\ a\\ ");
+        assert_eq!(escaped("  "), "\\ \\ ");
+        assert_eq!(escaped("a\0b"), "a\\00b");
+        assert_eq!(escaped("\\"), "\\\\");
+        assert_eq!(escaped("Genève"), "Genève");
+        assert_eq!(escaped(""), "");
+    }
+
+    #[test]
+    fn long_form_length_and_tag() {
+        let data = vec![b'a'; 200];
+        let any = Any::from_tag_and_data(Tag::Ia5String, &data);
+        let der = der_encoding(&any);
+        assert_eq!(&der[..3], &[0x16, 0x81, 200]);
+        assert_eq!(der.len(), 203);
+        let any = Any::from_tag_and_data(Tag(40), b"");
+        assert_eq!(der_encoding(&any), vec![0x1f, 40, 0]);
+        let any = Any::from_tag_and_data(Tag(200), b"");
+        assert_eq!(der_encoding(&any), vec![0x1f, 0x81, 0x48, 0]);
+    }
+}
