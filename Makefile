@@ -8,7 +8,7 @@ BINDIR = $(DESTDIR)$(PREFIX)/bin
 MANDIR = $(DESTDIR)$(PREFIX)/share/man/man1
 DATADIR = $(DESTDIR)$(PREFIX)/share
 CARGO ?= cargo
-COMMANDS = stratus-build-metadata stratus-validate-metadata
+COMMANDS = stratus-build-metadata stratus-sign-metadata stratus-validate-metadata
 
 .PHONY: all build test demo bench man completions install rpm clean check-man
 

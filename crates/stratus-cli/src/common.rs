@@ -6,8 +6,10 @@ use clap::Args;
 use std::fmt;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use stratus_core::clock;
 use stratus_core::error::{EXIT_RUNTIME, EXIT_USAGE};
+use stratus_core::trust::TrustOptions;
 
 /// The exit-code table printed in every command's `--help` and man page.
 pub const EXIT_CODES_HELP: &str = "\
@@ -15,7 +17,10 @@ Exit codes:
   0    success
   1    invalid document (XML, schema, constraint or RDF rule; no signature)
   2    usage error (bad option or value, missing argument)
-  255  other error (unreadable file, corrupt image, missing qemu-img)";
+  3    signature does not verify, or endorser disagrees with certificate
+  4    signer not trusted (no chain to an anchor, revoked, expired)
+  255  other error (unreadable file, corrupt image, missing qemu-img,
+       unusable key or certificate)";
 
 /// `-v` and `-q`, counting flags as in the legacy tools.
 #[derive(Debug, Clone, Copy, Args)]
@@ -51,6 +56,56 @@ impl Verbosity {
         if self.detail() {
             eprintln!("{message}");
         }
+    }
+}
+
+/// The trust options, shared by every command that checks signers.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TrustArgs {
+    /// Trust the CA certificates in FILE (PEM or DER; repeatable)
+    #[arg(long = "ca", value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
+    /// Trust an IGTF-style CA directory: *.pem or <hash>.0 anchors, <hash>.r0 CRLs
+    #[arg(long = "trust-dir", value_name = "DIR")]
+    pub trust_dir: Vec<PathBuf>,
+    /// Check revocation against the CRLs in FILE (PEM or DER; repeatable)
+    #[arg(long = "crl", value_name = "FILE")]
+    pub crl: Vec<PathBuf>,
+    /// Check certificates at TIME (RFC 3339, e.g. 2012-06-01T00:00:00Z; default: now)
+    #[arg(long = "at", value_name = "TIME")]
+    pub at: Option<String>,
+}
+
+impl TrustArgs {
+    /// Load the anchors and CRLs. Without `--ca` or `--trust-dir` nothing is
+    /// trust-checked (the legacy behaviour); CRLs or a time alone are a usage
+    /// error, since they would silently check nothing.
+    pub fn load(&self) -> Result<TrustOptions, CliError> {
+        let mut options = TrustOptions::none();
+        if let Some(at) = &self.at {
+            options.at = clock::parse_rfc3339(at).ok_or_else(|| {
+                CliError::Usage(format!(
+                    "--at: invalid value '{at}': expected an RFC 3339 time such as 2012-06-01T00:00:00Z"
+                ))
+            })?;
+        }
+        let anchors_given = !self.ca.is_empty() || !self.trust_dir.is_empty();
+        if !anchors_given && (!self.crl.is_empty() || self.at.is_some()) {
+            return Err(CliError::Usage(
+                "--crl and --at need trust anchors: give --ca or --trust-dir".into(),
+            ));
+        }
+        let trust = |e| CliError::Core(stratus_core::Error::Trust(e));
+        for path in &self.ca {
+            options.store.add_ca_file(path).map_err(trust)?;
+        }
+        for dir in &self.trust_dir {
+            options.store.add_trust_dir(dir).map_err(trust)?;
+        }
+        for path in &self.crl {
+            options.store.add_crl_file(path).map_err(trust)?;
+        }
+        Ok(options)
     }
 }
 

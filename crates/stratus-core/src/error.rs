@@ -10,6 +10,12 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_INVALID: i32 = 1;
 /// Exit code for a usage error: bad option, bad option value, missing argument.
 pub const EXIT_USAGE: i32 = 2;
+/// Exit code for a signature that does not verify, or an endorsement that
+/// disagrees with the signing certificate.
+pub const EXIT_SIGNATURE: i32 = 3;
+/// Exit code for a signer that is not trusted: no chain to an anchor,
+/// revoked, or expired.
+pub const EXIT_UNTRUSTED: i32 = 4;
 /// Exit code for any other runtime error (the legacy catch-all, `sys.exit(-1)`).
 pub const EXIT_RUNTIME: i32 = 255;
 
@@ -18,8 +24,14 @@ pub const EXIT_RUNTIME: i32 = 255;
 pub enum Stage {
     /// The document is not well-formed XML, or uses a refused construct (DTD).
     Xml,
-    /// The XML signature (`ValidateXMLSignature`).
+    /// The document carries no signature (legacy message `no signature`).
+    Unsigned,
+    /// The XML signature (`ValidateXMLSignature`): it does not verify, or
+    /// the endorsement disagrees with the certificate.
     Signature,
+    /// The signer's certificate is not trusted (no chain to an anchor,
+    /// revoked, expired); checked only when trust anchors are given.
+    Trust,
     /// The schema rules (`ValidateXMLSchema`).
     Schema,
     /// The constraint rules (`ValidateMetadataConstraints`).
@@ -33,7 +45,8 @@ impl Stage {
     pub fn name(self) -> &'static str {
         match self {
             Stage::Xml => "xml",
-            Stage::Signature => "signature",
+            Stage::Unsigned | Stage::Signature => "signature",
+            Stage::Trust => "trust",
             Stage::Schema => "schema",
             Stage::Constraint => "constraint",
             Stage::Rdf => "rdf",
@@ -58,6 +71,17 @@ impl Invalid {
         Invalid {
             stage,
             message: message.into(),
+        }
+    }
+}
+
+impl Invalid {
+    /// The exit code for a document refused at this stage.
+    pub fn exit_code(&self) -> i32 {
+        match self.stage {
+            Stage::Signature => EXIT_SIGNATURE,
+            Stage::Trust => EXIT_UNTRUSTED,
+            _ => EXIT_INVALID,
         }
     }
 }
@@ -110,6 +134,14 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// The user configuration file could not be read.
+    Config(crate::config::ConfigError),
+    /// A signing credential could not be loaded or used.
+    Credential(crate::credentials::CredentialError),
+    /// Trust material (anchors, CRLs) could not be loaded.
+    Trust(crate::trust::TrustError),
+    /// A document could not be signed.
+    Sign(crate::xmldsig::sign::SignError),
     /// A value given by the user (option, argument) is not acceptable.
     BadValue {
         /// The option or argument, e.g. `--disks-bus`.
@@ -125,8 +157,15 @@ impl Error {
     /// The exit code a command returns for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Invalid { .. } => EXIT_INVALID,
+            Error::Invalid { reason, .. } => reason.exit_code(),
             Error::BadValue { .. } => EXIT_USAGE,
+            Error::Credential(crate::credentials::CredentialError::PasswordRequired { .. }) => {
+                EXIT_USAGE
+            }
+            Error::Sign(crate::xmldsig::sign::SignError::Document(_)) => EXIT_INVALID,
+            Error::Credential(_) | Error::Trust(_) | Error::Sign(_) | Error::Config(_) => {
+                EXIT_RUNTIME
+            }
             Error::Io { .. }
             | Error::TooLarge { .. }
             | Error::Decompress { .. }
@@ -164,6 +203,10 @@ impl fmt::Display for Error {
                 path.display()
             ),
             Error::Tool { tool, message } => write!(f, "{tool}: {message}"),
+            Error::Credential(error) => error.fmt(f),
+            Error::Config(error) => error.fmt(f),
+            Error::Trust(error) => error.fmt(f),
+            Error::Sign(error) => error.fmt(f),
             Error::BadValue {
                 option,
                 value,

@@ -11,6 +11,7 @@
 
 pub mod clock;
 pub mod compress;
+pub mod config;
 pub mod credentials;
 pub mod digest;
 pub mod dn;
@@ -22,5 +23,6 @@ pub mod manifest;
 pub mod trust;
 pub mod validate;
 pub mod xml;
+pub mod xmldsig;
 
 pub use error::{Error, Invalid, Stage};

@@ -1,9 +1,12 @@
 //! The whole validation pipeline of one document, in the legacy order:
-//! well-formedness, signature, schema, constraints, RDF/XML.
+//! well-formedness, signature, schema, constraints, RDF/XML; then, when the
+//! site gave trust anchors, the signer's certificate chain.
 
 use crate::error::{Error, Invalid, Result, Stage};
 use crate::manifest::rules;
-use crate::xml::{self, XMLDSIG_NS};
+use crate::trust::TrustOptions;
+use crate::xml;
+use crate::xmldsig::{verify, SignatureError};
 
 /// What to check besides the document rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,9 +17,24 @@ pub enum SignaturePolicy {
     Skip,
 }
 
+/// What a valid document's check found out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The signer's subject, when the signature was checked.
+    pub signer: Option<String>,
+    /// Whether the signer's certificate was checked against trust anchors
+    /// (`false` is the legacy behaviour: embedded certificate only).
+    pub trust_checked: bool,
+}
+
 /// Check the document `bytes` (named `source_name` in errors). A refusal is
 /// [`Error::Invalid`] naming the stage that failed.
-pub fn check_document(bytes: &[u8], source_name: &str, signature: SignaturePolicy) -> Result<()> {
+pub fn check_document(
+    bytes: &[u8],
+    source_name: &str,
+    signature: SignaturePolicy,
+    trust: &TrustOptions,
+) -> Result<Report> {
     let text = xml::decode_text(bytes, source_name)?;
     let text = text.as_ref();
     let doc = xml::parse(text, source_name)?;
@@ -24,27 +42,44 @@ pub fn check_document(bytes: &[u8], source_name: &str, signature: SignaturePolic
         source_name: source_name.to_string(),
         reason,
     };
-    if signature == SignaturePolicy::Required {
-        check_signature(&doc).map_err(invalid)?;
-    }
+    let mut report = Report {
+        signer: None,
+        trust_checked: false,
+    };
+    let verified = match signature {
+        SignaturePolicy::Required => Some(check_signature(&doc).map_err(invalid)?),
+        SignaturePolicy::Skip => None,
+    };
     match signature {
         SignaturePolicy::Required => rules::check_unsigned(&doc, text),
         SignaturePolicy::Skip => rules::check_draft(&doc, text),
     }
-    .map_err(invalid)
+    .map_err(invalid)?;
+    if let Some(verified) = verified {
+        report.signer = subject_of(&verified.signer);
+        if trust.is_enabled() {
+            trust
+                .store
+                .verify(&verified.signer, &verified.intermediates, trust.at)
+                .map_err(|e| invalid(Invalid::new(Stage::Trust, e.to_string())))?;
+            report.trust_checked = true;
+        }
+    }
+    Ok(report)
 }
 
-/// The signature stage. Verification arrives with the signing work; until
-/// then a signed document is refused rather than reported valid unchecked.
-fn check_signature(doc: &roxmltree::Document) -> std::result::Result<(), Invalid> {
-    let signature = doc
-        .descendants()
-        .find(|n| xml::is_element(*n, XMLDSIG_NS, "Signature"));
-    match signature {
-        None => Err(Invalid::new(Stage::Signature, "no signature")),
-        Some(_) => Err(Invalid::new(
-            Stage::Signature,
-            "signature verification is not available in this version; use --no-signature to check the rest of the document",
-        )),
-    }
+/// The signature stage: structure, digest, signature value, endorser.
+fn check_signature(doc: &roxmltree::Document) -> std::result::Result<verify::Verified, Invalid> {
+    let as_invalid = |error: SignatureError| match error {
+        SignatureError::Missing => Invalid::new(Stage::Unsigned, error.to_string()),
+        other => Invalid::new(Stage::Signature, other.to_string()),
+    };
+    let verified = verify::verify_signature(doc).map_err(as_invalid)?;
+    verify::check_endorser(doc, &verified.signer).map_err(as_invalid)?;
+    Ok(verified)
+}
+
+fn subject_of(cert: &rustls_pki_types::CertificateDer<'_>) -> Option<String> {
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert).ok()?;
+    Some(crate::dn::rfc2253(parsed.subject()))
 }

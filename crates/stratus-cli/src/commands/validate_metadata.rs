@@ -6,12 +6,13 @@
 //! exit code is 1 when any document is invalid, 255 when any could not be
 //! read at all.
 
-use crate::common::{CliError, Verbosity, EXIT_CODES_HELP};
+use crate::common::{CliError, TrustArgs, Verbosity, EXIT_CODES_HELP};
 use clap::Parser;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use stratus_core::error::{EXIT_INVALID, EXIT_OK, EXIT_RUNTIME};
-use stratus_core::validate::{self, SignaturePolicy};
+use stratus_core::error::{EXIT_OK, EXIT_RUNTIME};
+use stratus_core::trust::TrustOptions;
+use stratus_core::validate::{self, Report, SignaturePolicy};
 use stratus_core::{input, Error, Invalid};
 
 /// Validate the metadata description of a machine or disk image.
@@ -34,12 +35,16 @@ pub struct ValidateMetadata {
 
     #[command(flatten)]
     #[allow(missing_docs)]
+    pub trust: TrustArgs,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
     pub verbosity: Verbosity,
 }
 
 /// The outcome for one document.
 enum Outcome {
-    Valid,
+    Valid(Report),
     Invalid(Invalid),
     Unreadable(Error),
 }
@@ -51,15 +56,24 @@ pub fn run(args: ValidateMetadata) -> Result<i32, CliError> {
     } else {
         args.files.clone()
     };
+    let trust = args.trust.load()?;
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let mut exit = EXIT_OK;
     for file in &files {
-        let outcome = check_file(file, &args);
-        exit = exit.max(match outcome {
-            Outcome::Valid => EXIT_OK,
-            Outcome::Invalid(_) => EXIT_INVALID,
+        let outcome = check_file(file, &args, &trust);
+        exit = exit.max(match &outcome {
+            Outcome::Valid(_) => EXIT_OK,
+            Outcome::Invalid(reason) => reason.exit_code(),
             Outcome::Unreadable(_) => EXIT_RUNTIME,
         });
+        if let Outcome::Valid(report) = &outcome {
+            if report.signer.is_some() && !report.trust_checked && !args.json {
+                args.verbosity.warn(format!(
+                    "{}: signer not trust-checked (give --ca or --trust-dir to check it)",
+                    file.display()
+                ));
+            }
+        }
         report(&mut stdout, file, &outcome, args.json)
             .map_err(|e| Error::io("standard output", e))?;
     }
@@ -69,7 +83,7 @@ pub fn run(args: ValidateMetadata) -> Result<i32, CliError> {
     Ok(exit)
 }
 
-fn check_file(file: &Path, args: &ValidateMetadata) -> Outcome {
+fn check_file(file: &Path, args: &ValidateMetadata, trust: &TrustOptions) -> Outcome {
     let name = file.display().to_string();
     let bytes = match input::read_document(file) {
         Ok(bytes) => bytes,
@@ -80,8 +94,8 @@ fn check_file(file: &Path, args: &ValidateMetadata) -> Outcome {
     } else {
         SignaturePolicy::Required
     };
-    match validate::check_document(&bytes, &name, policy) {
-        Ok(()) => Outcome::Valid,
+    match validate::check_document(&bytes, &name, policy, trust) {
+        Ok(report) => Outcome::Valid(report),
         Err(Error::Invalid { reason, .. }) => Outcome::Invalid(reason),
         Err(other) => Outcome::Unreadable(other),
     }
@@ -91,7 +105,9 @@ fn report(out: &mut impl Write, file: &Path, outcome: &Outcome, json: bool) -> s
     let name = file.display().to_string();
     if json {
         let value = match outcome {
-            Outcome::Valid => serde_json::json!({"file": name, "valid": true}),
+            Outcome::Valid(report) => serde_json::json!({
+                "file": name, "valid": true, "signer": report.signer, "trusted": report.trust_checked,
+            }),
             Outcome::Invalid(reason) => serde_json::json!({
                 "file": name, "valid": false, "stage": reason.stage.name(), "message": reason.message,
             }),
@@ -102,7 +118,7 @@ fn report(out: &mut impl Write, file: &Path, outcome: &Outcome, json: bool) -> s
         return writeln!(out, "{value}");
     }
     match outcome {
-        Outcome::Valid => writeln!(out, "Valid: {name}"),
+        Outcome::Valid(_) => writeln!(out, "Valid: {name}"),
         Outcome::Invalid(reason) => {
             out.flush()?;
             eprintln!("Invalid: {name}\n{reason}");

@@ -31,7 +31,18 @@ pub const MAX_NODES: u32 = 200_000;
 /// or its first characters), and the ISO-8859-1 and US-ASCII encodings when
 /// the XML declaration names them. `source_name` names the document in
 /// errors.
+///
+/// Line ends are normalised (CR LF and lone CR become LF, XML 1.0 §2.11)
+/// before parsing, since the parser misses a CR directly before a reference.
 pub fn decode_text<'a>(bytes: &'a [u8], source_name: &str) -> Result<Cow<'a, str>> {
+    let text = decode_encoding(bytes, source_name)?;
+    Ok(match text {
+        Cow::Borrowed(text) => c14n::normalize_line_ends(text),
+        Cow::Owned(text) => Cow::Owned(c14n::normalize_line_ends(&text).into_owned()),
+    })
+}
+
+fn decode_encoding<'a>(bytes: &'a [u8], source_name: &str) -> Result<Cow<'a, str>> {
     let refuse = |message: String| Error::Invalid {
         source_name: source_name.to_string(),
         reason: Invalid::new(Stage::Xml, message),

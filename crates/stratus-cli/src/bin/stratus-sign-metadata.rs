@@ -1,0 +1,5 @@
+//! `stratus-sign-metadata`: see [`stratus_cli::commands::sign_metadata`].
+
+fn main() {
+    stratus_cli::common::main(stratus_cli::commands::sign_metadata::run)
+}
