@@ -6,6 +6,10 @@
 #      after the other on the same file: time ratio and peak memory.
 #   2. stratus-validate-metadata on 1,000 documents in one call against
 #      `xmllint --noout` on the same files: documents per second.
+#   3. Signing 1,000 documents in one call: documents per second.
+#   4. Verifying one signed document per process against
+#      `xmlsec1 --verify --insecure` on the same document.
+#   5. Verifying 1,000 signed documents in one call against 1,000 xmlsec1 runs.
 #
 # Times are wall-clock seconds, best of RUNS (default 3), page cache warm;
 # peak memory is the maximum resident set size from GNU time.
@@ -78,4 +82,51 @@ theirs=$1
 echo "$ours $theirs" | awk '{
     printf "  stratus-validate-metadata --no-signature  %6.3f s  %8.0f documents/s\n", $1, 1000 / ($1 > 0 ? $1 : 0.001)
     printf "  xmllint --noout (well-formedness only)     %6.3f s  %8.0f documents/s\n", $2, 1000 / ($2 > 0 ? $2 : 0.001)
+}'
+
+echo
+echo "== 3. Signing 1,000 documents in one call (RSA-2048, RSA-SHA256)"
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/O=stratus bench/CN=Bench Signer" \
+    -addext "subjectAltName=email:bench@example.org" -keyout key.pem -out cert.pem 2> /dev/null
+rm -rf signed
+cp -r docs signed
+set -- $(best_of "$bin/stratus-sign-metadata" -q --pem-cert cert.pem --pem-key key.pem signed/doc-*.xml)
+echo "$1" | awk '{ printf "  stratus-sign-metadata (1,000 files)        %6.3f s  %8.0f documents/s\n", $1, 1000 / $1 }'
+rm -f signed/*.orig
+
+echo
+echo "== 4. Verifying one signed document per process (100 processes each)"
+one=signed/doc-0.xml
+loop_time() {
+    start=$(date +%s%N)
+    i=0
+    while [ "$i" -lt 100 ]; do
+        "$@" > /dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
+        i=$((i + 1))
+    done
+    end=$(date +%s%N)
+    echo "$start $end" | awk '{ printf "%.3f", ($2 - $1) / 1e9 / 100 }'
+}
+ours=$(loop_time "$bin/stratus-validate-metadata" -q "$one")
+theirs=$(loop_time xmlsec1 --verify --insecure "$one")
+echo "$ours $theirs" | awk '{
+    printf "  stratus-validate-metadata (full validation) %6.2f ms per document\n", $1 * 1000
+    printf "  xmlsec1 --verify --insecure (signature)     %6.2f ms per document\n", $2 * 1000
+    printf "  ratio stratus / xmlsec1: %.2f (target <= 0.25)\n", $1 / $2
+}'
+
+echo
+echo "== 5. Verifying 1,000 signed documents"
+set -- $(best_of "$bin/stratus-validate-metadata" -q signed/doc-*.xml)
+ours=$1
+start=$(date +%s%N)
+for f in signed/doc-*.xml; do
+    xmlsec1 --verify --insecure "$f" > /dev/null 2>&1 || { echo "xmlsec1 failed on $f" >&2; exit 1; }
+done
+end=$(date +%s%N)
+theirs=$(echo "$start $end" | awk '{ printf "%.3f", ($2 - $1) / 1e9 }')
+echo "$ours $theirs" | awk '{
+    printf "  stratus-validate-metadata, one call   %7.3f s  %8.0f documents/s\n", $1, 1000 / $1
+    printf "  xmlsec1, 1,000 runs                   %7.3f s  %8.0f documents/s\n", $2, 1000 / $2
+    printf "  speed-up: %.0fx (target >= 40x)\n", $2 / $1
 }'

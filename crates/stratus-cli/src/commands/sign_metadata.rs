@@ -37,9 +37,9 @@ const MIN_MODERN_KEY_BITS: usize = 2048;
         ~/.globus/usercert.p12. A password that is needed and not given is asked for on the terminal.\n\n{EXIT_CODES_HELP}")
 )]
 pub struct SignMetadata {
-    /// The metadata document to sign (`-`: standard input)
+    /// The metadata documents to sign, each in place (`-` or none: standard input to standard output)
     #[arg(value_name = "METADATA-FILE")]
-    pub file: Option<PathBuf>,
+    pub files: Vec<PathBuf>,
     /// PKCS12 (P12) certificate file [default: ~/.globus/usercert.p12]
     #[arg(long, value_name = "FILE")]
     pub p12_cert: Option<PathBuf>,
@@ -80,34 +80,54 @@ pub struct SignMetadata {
 pub fn run(args: SignMetadata) -> Result<i32, CliError> {
     let config = UserConfig::load(args.config.as_deref(), args.section.as_deref())
         .map_err(|e| CliError::Core(Error::Config(e)))?;
-    let input_path = args
-        .file
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(input::STDIN_NAME));
-    let from_stdin = input_path.as_os_str() == input::STDIN_NAME;
-    if !from_stdin && !input_path.is_file() {
+    let files = if args.files.is_empty() {
+        vec![PathBuf::from(input::STDIN_NAME)]
+    } else {
+        args.files.clone()
+    };
+    if files.len() > 1 && args.output.is_some() {
         return Err(CliError::Usage(
-            "Metadata file doesn't exist or is not a file".into(),
+            "--output takes one metadata file; several files are signed in place".into(),
         ));
     }
-    let bytes = input::read_document(&input_path)?;
-    let name = input_path.display().to_string();
-    let text = stratus_core::xml::decode_text(&bytes, &name)?;
-
+    for path in &files {
+        if path.as_os_str() != input::STDIN_NAME && !path.is_file() {
+            return Err(CliError::Usage(format!(
+                "Metadata file doesn't exist or is not a file: {}",
+                path.display()
+            )));
+        }
+    }
     let credentials = load_credentials(&args, &config)?;
     check_key(&credentials, &args)?;
     warn_if_expired(&credentials, &args.verbosity);
     let email = setting(args.email.clone(), None, config.get("email"));
-    let signed = sign(&text, &name, &credentials, &args, email.as_deref())?;
+    for path in &files {
+        sign_file(path, &credentials, &args, email.as_deref())?;
+    }
+    Ok(0)
+}
 
+/// Sign one document: stdin to stdout, to `--output`, or in place.
+fn sign_file(
+    path: &Path,
+    credentials: &Credentials,
+    args: &SignMetadata,
+    email: Option<&str>,
+) -> Result<(), CliError> {
+    let from_stdin = path.as_os_str() == input::STDIN_NAME;
+    let bytes = input::read_document(path)?;
+    let name = path.display().to_string();
+    let text = stratus_core::xml::decode_text(&bytes, &name)?;
+    let signed = sign(&text, &name, credentials, args, email)?;
     match (&args.output, from_stdin) {
         (Some(output), _) => write_output(Some(output), signed.as_bytes())?,
         (None, true) => write_output(None, signed.as_bytes())?,
-        (None, false) => replace_keeping_original(&input_path, signed.as_bytes())?,
+        (None, false) => replace_keeping_original(path, signed.as_bytes())?,
     }
     args.verbosity
         .debug(format!("Metadata file successfully signed: {name}"));
-    Ok(0)
+    Ok(())
 }
 
 fn sign(
