@@ -1,8 +1,9 @@
 #!/bin/sh
 # The main job end to end, on embedded defaults, with nothing to set up:
-# create a disk image, compress it, describe it in a metadata document and
-# validate the draft. Later capabilities (signing, a local Marketplace,
-# policy, download and verification) extend this script.
+# create a disk image, compress it, describe it in a metadata document,
+# validate the draft, sign it with a certificate from a demo CA, and verify
+# the signature and the signer's chain. Later capabilities (a local
+# Marketplace, site policy, download and verification) extend this script.
 #
 # usage: demo.sh BIN_DIR OUT_DIR
 set -eu
@@ -54,5 +55,38 @@ if [ "$code" -ne 1 ]; then
     exit 1
 fi
 echo "refused as expected (exit $code)"
+
+step "8. A demo CA and an image author's certificate (openssl), as a PKCS#12 file"
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/O=Demo Grid/CN=Demo CA" \
+    -keyout ca.key -out ca.pem 2> /dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/O=Demo Grid/OU=Images/CN=Jane Author" \
+    -keyout author.key -out author.csr 2> /dev/null
+printf 'subjectAltName=email:jane.author@example.org\nkeyUsage=digitalSignature\n' > author.ext
+openssl x509 -req -in author.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+    -extfile author.ext -out author.pem 2> /dev/null
+openssl pkcs12 -export -inkey author.key -in author.pem -certfile ca.pem \
+    -passout pass:demo -out author.p12
+openssl x509 -in author.pem -noout -subject -issuer
+
+step "9. Sign the draft: stratus-sign-metadata (endorsement filled from the certificate)"
+"$bin/stratus-sign-metadata" --p12-cert author.p12 --p12-password demo \
+    < ttylinux.xml > ttylinux-signed.xml
+grep -o '<endorser[^>]*>.*</endorser>' ttylinux-signed.xml
+
+step "10. Validate the signed document, and check the signer against the demo CA"
+"$bin/stratus-validate-metadata" --ca ca.pem ttylinux-signed.xml
+
+step "11. Tampering is detected (exit 3), and another CA does not trust the signer (exit 4)"
+sed 's|<slterms:os>ttylinux</slterms:os>|<slterms:os>evil</slterms:os>|' \
+    ttylinux-signed.xml > tampered.xml
+code=0
+"$bin/stratus-validate-metadata" tampered.xml || code=$?
+[ "$code" -eq 3 ] || { echo "unexpected exit code $code for a tampered document" >&2; exit 1; }
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=Other CA" \
+    -keyout other.key -out other.pem 2> /dev/null
+code=0
+"$bin/stratus-validate-metadata" --ca other.pem ttylinux-signed.xml || code=$?
+[ "$code" -eq 4 ] || { echo "unexpected exit code $code for an untrusted signer" >&2; exit 1; }
+echo "refused as expected"
 
 printf '\nDemo finished: files are in %s\n' "$(pwd)"
