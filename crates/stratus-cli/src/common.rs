@@ -8,7 +8,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use stratus_core::clock;
-use stratus_core::error::{EXIT_RUNTIME, EXIT_USAGE};
+use stratus_core::error::EXIT_USAGE;
 use stratus_core::trust::TrustOptions;
 
 /// The exit-code table printed in every command's `--help` and man page.
@@ -249,6 +249,3 @@ fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
         ))),
     }
 }
-
-/// The exit code for a runtime failure that is not the library's.
-pub const RUNTIME_FAILURE: i32 = EXIT_RUNTIME;

@@ -321,19 +321,9 @@ fn parse_compression(value: Option<&str>) -> Result<Option<Compression>, CliErro
     }
 }
 
-/// The e-mail rule of the metadata schema: `[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+`.
+/// The e-mail rule of the metadata schema.
 fn check_email(email: &str) -> Result<(), CliError> {
-    let valid = email.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty()
-            && !domain.is_empty()
-            && local
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b))
-            && domain
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-".contains(&b))
-    });
-    if valid {
+    if stratus_core::manifest::rules::is_email(email) {
         return Ok(());
     }
     Err(Error::BadValue {

@@ -139,12 +139,7 @@ fn sign(
 ) -> Result<String, CliError> {
     let key = &credentials.key;
     let sign = |method: SignatureMethod, bytes: &[u8]| {
-        match method {
-            SignatureMethod::RsaSha1 => key.sign_rsa_sha1(bytes),
-            SignatureMethod::RsaSha256 => key.sign_rsa_sha256(bytes),
-            SignatureMethod::RsaSha512 => key.sign_rsa_sha512(bytes),
-        }
-        .map_err(|e| e.to_string())
+        method.sign_with(key, bytes).map_err(|e| e.to_string())
     };
     let signer = Signer {
         chain: &credentials.chain,

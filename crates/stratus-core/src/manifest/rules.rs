@@ -793,8 +793,9 @@ fn is_about_reference(value: &str) -> bool {
         .is_some_and(identifier::is_well_formed)
 }
 
-/// `[A-Za-z0-9\._%+-]+@[A-Za-z0-9\.-]+`, anchored.
-fn is_email(value: &str) -> bool {
+/// The schema's e-mail rule, `[A-Za-z0-9\._%+-]+@[A-Za-z0-9\.-]+`,
+/// anchored: what an endorser e-mail must look like.
+pub fn is_email(value: &str) -> bool {
     let Some((local, domain)) = value.split_once('@') else {
         return false;
     };

@@ -36,6 +36,19 @@ impl SignatureMethod {
             .find(|m| m.uri().eq_ignore_ascii_case(uri))
     }
 
+    /// Sign `message` with `key` by this method.
+    pub fn sign_with(
+        self,
+        key: &crate::credentials::SigningKey,
+        message: &[u8],
+    ) -> Result<Vec<u8>, crate::credentials::CredentialError> {
+        match self {
+            SignatureMethod::RsaSha1 => key.sign_rsa_sha1(message),
+            SignatureMethod::RsaSha256 => key.sign_rsa_sha256(message),
+            SignatureMethod::RsaSha512 => key.sign_rsa_sha512(message),
+        }
+    }
+
     /// ring's verification algorithm (keys from 1024 bits: legacy grid keys).
     pub fn verifier(self) -> &'static dyn ring::signature::VerificationAlgorithm {
         match self {

@@ -151,7 +151,9 @@ impl Signer<'_> {
             .or(from_draft)
             .filter(|e| !e.is_empty())
             .ok_or(SignError::NoEmail)?;
-        if !is_valid_email(&email) {
+        // The legacy rule (one `@`, both sides non-empty) is implied by the
+        // schema's pattern, which the signed document must pass.
+        if !crate::manifest::rules::is_email(&email) {
             return Err(SignError::InvalidEmail(email));
         }
         Ok(email)
@@ -330,22 +332,6 @@ fn root_end_tag_start(doc: &Document, text: &str) -> Result<usize, SignError> {
         .ok_or_else(|| SignError::Document("the document element has no end tag".into()))
 }
 
-/// The legacy rule (one `@`, both sides non-empty) plus the schema's e-mail
-/// pattern, so that the signed document validates.
-fn is_valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.is_empty()
-        && local
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b))
-        && domain
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b".-".contains(&b))
-}
-
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -374,11 +360,12 @@ mod tests {
 
     #[test]
     fn emails_follow_the_legacy_and_schema_rules() {
+        use crate::manifest::rules::is_email;
         for ok in ["x@y", "jane.tester@example.org", "a+b_c%d@e-f.g"] {
-            assert!(is_valid_email(ok), "{ok}");
+            assert!(is_email(ok), "{ok}");
         }
         for bad in ["not@a@valid", "a@", "@b", "a b@c", "A <a@b>", ""] {
-            assert!(!is_valid_email(bad), "{bad}");
+            assert!(!is_email(bad), "{bad}");
         }
     }
 
