@@ -75,7 +75,17 @@ impl std::error::Error for TrustError {}
 #[derive(Debug, Default)]
 pub struct TrustStore {
     anchors: Vec<CertificateDer<'static>>,
-    crls: Vec<OwnedCertRevocationList>,
+    crls: Vec<LoadedCrl>,
+}
+
+/// A CRL with what is needed to keep only the newest one per issuer.
+#[derive(Debug)]
+struct LoadedCrl {
+    crl: OwnedCertRevocationList,
+    /// The issuer's name, DER.
+    issuer: Vec<u8>,
+    /// `thisUpdate`, seconds since the epoch.
+    issued: i64,
 }
 
 /// What a check needs: the store and the time to check at.
@@ -144,13 +154,30 @@ impl TrustStore {
             _ => vec![bytes],
         };
         for der in ders {
-            let crl = OwnedCertRevocationList::from_der(&der).map_err(|e| TrustError::BadFile {
+            let bad = |reason: String| TrustError::BadFile {
                 path: path.to_path_buf(),
-                reason: format!("not a usable CRL: {e}"),
-            })?;
-            self.crls.push(crl);
+                reason: format!("not a usable CRL: {reason}"),
+            };
+            let crl = OwnedCertRevocationList::from_der(&der).map_err(|e| bad(e.to_string()))?;
+            let (_, parsed) = x509_parser::parse_x509_crl(&der).map_err(|e| bad(e.to_string()))?;
+            self.add_crl(LoadedCrl {
+                crl,
+                issuer: parsed.issuer().as_raw().to_vec(),
+                issued: parsed.last_update().timestamp(),
+            });
         }
         Ok(())
+    }
+
+    /// Keep only the newest CRL of each issuer: webpki consults the first
+    /// CRL it finds for an issuer, and an older one must not hide a newer
+    /// revocation.
+    fn add_crl(&mut self, loaded: LoadedCrl) {
+        match self.crls.iter_mut().find(|c| c.issuer == loaded.issuer) {
+            Some(existing) if existing.issued < loaded.issued => *existing = loaded,
+            Some(_) => {}
+            None => self.crls.push(loaded),
+        }
     }
 
     /// Add an IGTF-style CA directory (`--trust-dir`): anchors from `*.pem`
@@ -205,7 +232,7 @@ impl TrustStore {
         let crl_refs: Vec<CertRevocationList<'_>> = self
             .crls
             .iter()
-            .map(|c| CertRevocationList::Owned(c.clone()))
+            .map(|c| CertRevocationList::Owned(c.crl.clone()))
             .collect();
         let crl_list: Vec<&CertRevocationList<'_>> = crl_refs.iter().collect();
         let revocation = RevocationOptionsBuilder::new(&crl_list)

@@ -122,3 +122,20 @@ fn bad_trust_files_are_named() {
         .unwrap_err();
     assert!(matches!(err, TrustError::Io { .. }), "{err}");
 }
+
+#[test]
+fn the_newest_crl_of_an_issuer_wins_whatever_the_order() {
+    let leaf = embedded_certificate("valid-ca-signed.xml");
+    for order in [
+        ["test-crl-empty.pem", "test-crl-revoked.pem"],
+        ["test-crl-revoked.pem", "test-crl-empty.pem"],
+    ] {
+        let mut store = store(None);
+        for crl in order {
+            store.add_crl_file(&fixtures().join(crl)).unwrap();
+        }
+        assert_eq!(store.crl_count(), 1);
+        let err = store.verify(&leaf, &[], june_2012()).unwrap_err();
+        assert!(matches!(err, TrustError::Revoked), "{order:?}: {err}");
+    }
+}

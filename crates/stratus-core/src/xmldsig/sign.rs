@@ -135,17 +135,24 @@ impl Signer<'_> {
     }
 
     /// The certificate's e-mail (subjectAltName, then the emailAddress of
-    /// the subject), else `--email`, else the e-mail a draft carries.
+    /// the subject), else `--email`, else the e-mail an unsigned draft
+    /// carries (`stratus-build-metadata --email`).
     fn choose_email(
         &self,
         doc: &Document,
         cert: &x509_parser::certificate::X509Certificate,
     ) -> Result<String, SignError> {
+        // Only an unsigned draft lends its e-mail: re-signing someone else's
+        // document must not silently keep their address.
+        let signed = doc
+            .descendants()
+            .any(|n| is_element(n, DSIG_NS, "Signature"));
         let from_draft = doc
             .descendants()
             .rfind(|n| is_element(*n, SLREQ_NS, "endorsement"))
             .and_then(|e| e.descendants().find(|n| is_element(*n, SLREQ_NS, "email")))
-            .map(string_value);
+            .map(string_value)
+            .filter(|_| !signed);
         let email = crate::dn::any_email(cert)
             .or_else(|| self.email.map(str::to_string))
             .or(from_draft)
