@@ -105,7 +105,7 @@ loop_time() {
         i=$((i + 1))
     done
     end=$(date +%s%N)
-    echo "$start $end" | awk '{ printf "%.3f", ($2 - $1) / 1e9 / 100 }'
+    echo "$start $end" | awk '{ printf "%.6f", ($2 - $1) / 1e9 / 100 }'
 }
 ours=$(loop_time "$bin/stratus-validate-metadata" -q "$one")
 theirs=$(loop_time xmlsec1 --verify --insecure "$one")
