@@ -77,6 +77,14 @@ pub struct TrustArgs {
 }
 
 impl TrustArgs {
+    /// Whether any trust option was given.
+    pub fn any_given(&self) -> bool {
+        !self.ca.is_empty()
+            || !self.trust_dir.is_empty()
+            || !self.crl.is_empty()
+            || self.at.is_some()
+    }
+
     /// Load the anchors and CRLs. Without `--ca` or `--trust-dir` nothing is
     /// trust-checked (the legacy behaviour); CRLs or a time alone are a usage
     /// error, since they would silently check nothing.

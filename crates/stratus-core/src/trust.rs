@@ -5,9 +5,10 @@
 //! Chains are built and checked with rustls-webpki (path building, validity
 //! periods, CRL revocation). Grid CAs of the legacy era sign with SHA-1,
 //! which webpki leaves out, so RSA with SHA-1 is added here on top of ring's
-//! legacy verifier. Any extended key usage is accepted: document signing has
-//! no EKU of its own and grid certificates carry client-authentication or
-//! e-mail-protection purposes.
+//! legacy verifier. Document signing has no extended key usage of its own:
+//! certificates with none, or with client authentication (grid user
+//! certificates), code signing, e-mail protection or any purpose are
+//! accepted; a key usage, when present, must allow signatures.
 
 use crate::clock::{self, Timestamp};
 use rustls_pki_types::pem::PemObject;
@@ -251,12 +252,12 @@ impl TrustStore {
             &anchors,
             intermediates,
             time,
-            AnyPurpose,
+            SigningPurposes,
             revocation,
             None,
         )
-        .map(|_| ())
-        .map_err(|e| describe(e, at))
+        .map_err(|e| describe(e, at))?;
+        check_key_usage(leaf)
     }
 }
 
@@ -274,6 +275,10 @@ fn describe(error: webpki::Error, at: Timestamp) -> TrustError {
         webpki::Error::CrlExpired { .. } => TrustError::Untrusted(format!(
             "the CRL of an issuer in the chain has expired (checked at {when})"
         )),
+        #[allow(deprecated)]
+        webpki::Error::RequiredEkuNotFound => TrustError::Untrusted(
+            "the extended key usage of a certificate in the chain does not allow signing (clientAuth, codeSigning, emailProtection or anyExtendedKeyUsage expected)".into(),
+        ),
         other => TrustError::Untrusted(other.to_string()),
     }
 }
@@ -324,12 +329,49 @@ fn parse_certificates(bytes: &[u8]) -> Vec<CertificateDer<'static>> {
     Vec::new()
 }
 
-/// Accept any extended key usage.
-struct AnyPurpose;
+/// The extended key usages that allow signing a document: none at all,
+/// anyExtendedKeyUsage, clientAuth (grid user certificates), codeSigning or
+/// emailProtection. A server-only or OCSP certificate does not sign images.
+struct SigningPurposes;
 
-impl webpki::ExtendedKeyUsageValidator for AnyPurpose {
-    fn validate(&self, _purposes: KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
-        Ok(())
+const SIGNING_PURPOSES: [&[usize]; 4] = [
+    &[2, 5, 29, 37, 0],
+    &[1, 3, 6, 1, 5, 5, 7, 3, 2],
+    &[1, 3, 6, 1, 5, 5, 7, 3, 3],
+    &[1, 3, 6, 1, 5, 5, 7, 3, 4],
+];
+
+impl webpki::ExtendedKeyUsageValidator for SigningPurposes {
+    fn validate(&self, purposes: KeyPurposeIdIter<'_, '_>) -> Result<(), webpki::Error> {
+        let mut empty = true;
+        for purpose in purposes {
+            empty = false;
+            if SIGNING_PURPOSES.contains(&purpose?.to_decoded_oid().as_slice()) {
+                return Ok(());
+            }
+        }
+        if empty {
+            return Ok(());
+        }
+        #[allow(deprecated)]
+        Err(webpki::Error::RequiredEkuNotFound)
+    }
+}
+
+/// When the signer's certificate limits its key usage, signing must be
+/// among them (digitalSignature or nonRepudiation); webpki leaves key usage
+/// of end-entity certificates unchecked.
+fn check_key_usage(leaf: &CertificateDer<'_>) -> Result<(), TrustError> {
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf)
+        .map_err(|e| TrustError::Untrusted(format!("unusable certificate: {e}")))?;
+    match cert.key_usage() {
+        Ok(Some(usage)) if !usage.value.digital_signature() && !usage.value.non_repudiation() => {
+            Err(TrustError::Untrusted(
+                "the certificate's key usage does not allow signatures".into(),
+            ))
+        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(TrustError::Untrusted(format!("unreadable key usage: {e}"))),
     }
 }
 

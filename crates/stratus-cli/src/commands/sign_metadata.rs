@@ -267,23 +267,22 @@ fn warn_if_expired(credentials: &Credentials, verbosity: &Verbosity) {
     }
 }
 
-/// Sign in place: the original becomes `<file>.orig`, the signed document
-/// takes its name. The signed text is written completely before either
-/// rename, so a failure leaves the original where it was.
+/// Sign in place: the original is kept as `<file>.orig` (a hard link, or a
+/// copy where links are not possible), then the signed document replaces
+/// `<file>` atomically with the original's mode. A failure at any point
+/// leaves `<file>` as it was.
 fn replace_keeping_original(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     let mut backup = path.as_os_str().to_owned();
     backup.push(".orig");
-    let staged = {
-        let mut staged = path.as_os_str().to_owned();
-        staged.push(".new");
-        PathBuf::from(staged)
-    };
-    write_output(Some(&staged), bytes)?;
+    let backup = PathBuf::from(backup);
     let io = |p: &Path, e| CliError::Core(Error::io(p, e));
-    std::fs::rename(path, &backup).map_err(|e| {
-        let _ = std::fs::remove_file(&staged);
-        io(path, e)
-    })?;
-    std::fs::rename(&staged, path).map_err(|e| io(path, e))?;
-    Ok(())
+    match std::fs::remove_file(&backup) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(&backup, e)),
+    }
+    if std::fs::hard_link(path, &backup).is_err() {
+        std::fs::copy(path, &backup).map_err(|e| io(&backup, e))?;
+    }
+    write_output(Some(path), bytes)
 }

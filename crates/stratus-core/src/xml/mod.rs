@@ -133,10 +133,46 @@ pub fn parse<'a>(text: &'a str, source_name: &str) -> Result<roxmltree::Document
         nodes_limit: MAX_NODES,
         ..roxmltree::ParsingOptions::default()
     };
-    roxmltree::Document::parse_with_options(text, options).map_err(|e| Error::Invalid {
+    let refuse = |message: String| Error::Invalid {
         source_name: source_name.to_string(),
-        reason: Invalid::new(Stage::Xml, describe_parse_error(&e)),
-    })
+        reason: Invalid::new(Stage::Xml, message),
+    };
+    let doc = roxmltree::Document::parse_with_options(text, options)
+        .map_err(|e| refuse(describe_parse_error(&e)))?;
+    check_namespaces(&doc).map_err(refuse)?;
+    Ok(doc)
+}
+
+/// Refuse what Namespaces in XML forbids and the parser lets through: two
+/// declarations of the same prefix (or of the default namespace) on one
+/// element, and a prefix bound to the empty URI. Different readers resolve
+/// such names differently (the first or the last declaration), which would
+/// let a signed document be read otherwise than it was canonicalized.
+fn check_namespaces(doc: &roxmltree::Document) -> std::result::Result<(), String> {
+    for node in doc.descendants().filter(roxmltree::Node::is_element) {
+        let mut seen: Vec<Option<&str>> = Vec::new();
+        for namespace in node.namespaces() {
+            if namespace.name().is_some() && namespace.uri().is_empty() {
+                let position = doc.text_pos_at(node.range().start);
+                return Err(format!(
+                    "not accepted: the prefix '{}' is bound to an empty namespace name at {position}",
+                    namespace.name().unwrap_or_default()
+                ));
+            }
+            if seen.contains(&namespace.name()) {
+                let position = doc.text_pos_at(node.range().start);
+                return Err(format!(
+                    "not accepted: {} is declared twice on one element at {position}",
+                    match namespace.name() {
+                        Some(prefix) => format!("the prefix '{prefix}'"),
+                        None => "the default namespace".to_string(),
+                    }
+                ));
+            }
+            seen.push(namespace.name());
+        }
+    }
+    Ok(())
 }
 
 fn describe_parse_error(error: &roxmltree::Error) -> String {
@@ -168,6 +204,24 @@ pub fn is_element(node: roxmltree::Node, ns: &str, local: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ambiguous_namespace_declarations_are_refused() {
+        for text in [
+            r#"<a xmlns="" xmlns="urn:b"><b/></a>"#,
+            r#"<a><b xmlns="urn:a" xmlns="urn:b"/></a>"#,
+            r#"<a xmlns:p=""><p:b/></a>"#,
+        ] {
+            let err = parse(text, "d.xml").unwrap_err().to_string();
+            assert!(err.contains("not accepted"), "{text}: {err}");
+        }
+        for text in [
+            r#"<a xmlns="urn:a"><b xmlns="urn:b"/><c xmlns=""/></a>"#,
+            r#"<a xmlns:p="urn:a"><b xmlns:p="urn:b"/></a>"#,
+        ] {
+            parse(text, "d.xml").unwrap();
+        }
+    }
 
     #[test]
     fn dtd_is_refused() {

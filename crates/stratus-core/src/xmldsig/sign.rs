@@ -126,11 +126,11 @@ impl Signer<'_> {
             subject: crate::dn::rfc2253(cert.subject()),
             issuer: crate::dn::rfc2253(cert.issuer()),
         };
+        endorsement.check_characters()?;
         let unsigned = regenerate_endorsement(&doc, text, &endorsement)?;
+        let unsigned = declare_utf8(&unsigned);
         let signed = self.append_signature(&unsigned, source_name)?;
-        let check =
-            xml::parse(&signed, source_name).map_err(|e| SignError::SelfCheck(e.to_string()))?;
-        verify::verify_signature(&check).map_err(|e| SignError::SelfCheck(e.to_string()))?;
+        self_check(&signed, source_name)?;
         Ok(signed)
     }
 
@@ -224,12 +224,66 @@ impl Signer<'_> {
     }
 }
 
+/// Check the signed document as a verifier will read it: from its bytes,
+/// signature and endorser both.
+fn self_check(signed: &str, source_name: &str) -> Result<(), SignError> {
+    let failed = |e: &dyn fmt::Display| SignError::SelfCheck(e.to_string());
+    let text = xml::decode_text(signed.as_bytes(), source_name).map_err(|e| failed(&e))?;
+    let doc = xml::parse(&text, source_name).map_err(|e| failed(&e))?;
+    let verified = verify::verify_signature(&doc).map_err(|e| failed(&e))?;
+    verify::check_endorser(&doc, &verified.signer).map_err(|e| failed(&e))
+}
+
+/// The signed text is UTF-8: an XML declaration naming another encoding
+/// (the input may have been UTF-16 or ISO-8859-1) is rewritten.
+fn declare_utf8(text: &str) -> String {
+    let Some(declaration_end) = text.strip_prefix("<?xml").and_then(|_| text.find("?>")) else {
+        return text.to_string();
+    };
+    let declaration = &text[..declaration_end];
+    let Some(at) = declaration.find("encoding") else {
+        return text.to_string();
+    };
+    let after = &declaration[at + "encoding".len()..];
+    let Some(open) = after.find(['"', '\'']) else {
+        return text.to_string();
+    };
+    let quote = &after[open..open + 1];
+    let value_start = at + "encoding".len() + open + 1;
+    let Some(length) = text[value_start..declaration_end].find(quote) else {
+        return text.to_string();
+    };
+    let mut out = text.to_string();
+    out.replace_range(value_start..value_start + length, "UTF-8");
+    out
+}
+
 /// The values of a regenerated endorsement.
 struct EndorsementText {
     created: String,
     email: String,
     subject: String,
     issuer: String,
+}
+
+impl EndorsementText {
+    /// A certificate name may hold characters XML 1.0 cannot carry.
+    fn check_characters(&self) -> Result<(), SignError> {
+        for (what, value) in [("subject", &self.subject), ("issuer", &self.issuer)] {
+            if let Some(bad) = value.chars().find(|c| !is_xml_char(*c)) {
+                return Err(SignError::Key(format!(
+                    "the certificate's {what} holds U+{:04X}, which an XML document cannot carry",
+                    u32::from(bad)
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The characters XML 1.0 allows in content.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// Keep only the last `slreq:endorsement`, fill it, and remove every
@@ -243,16 +297,24 @@ fn regenerate_endorsement(
         .descendants()
         .filter(|n| is_element(*n, SLREQ_NS, "endorsement"))
         .collect();
-    let Some(kept) = endorsements.last() else {
+    // The kept endorsement is the description's own (its last one): one
+    // nested in an extension or an old signature would vanish with it.
+    let in_description = |n: &&Node| {
+        n.parent().is_some_and(|p| {
+            is_element(p, RDF_NS, "Description") && p.parent() == Some(doc.root_element())
+        })
+    };
+    let Some(kept) = endorsements.iter().rfind(in_description).copied() else {
         return Err(SignError::Document(
             "document must contain exactly 1 slreq:endorsement element".into(),
         ));
     };
-    let mut edits: Vec<(Range<usize>, String)> = endorsements[..endorsements.len() - 1]
+    let mut edits: Vec<(Range<usize>, String)> = endorsements
         .iter()
+        .filter(|n| **n != kept)
         .map(|n| (n.range(), String::new()))
         .collect();
-    edits.push((kept.range(), filled_endorsement(*kept, text, endorsement)));
+    edits.push((kept.range(), filled_endorsement(kept, text, endorsement)));
     edits.extend(
         doc.descendants()
             .filter(|n| is_element(*n, DSIG_NS, "Signature"))
@@ -343,6 +405,7 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('\r', "&#13;")
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -380,6 +443,19 @@ mod tests {
     fn start_tags_with_quoted_brackets() {
         assert_eq!(start_tag_length(r#"<a b=">">x</a>"#), 9);
         assert_eq!(start_tag_length("<a/>"), 4);
+    }
+
+    #[test]
+    fn declarations_are_made_utf8() {
+        assert_eq!(
+            declare_utf8("<?xml version=\"1.0\" encoding='ISO-8859-1'?><a/>"),
+            "<?xml version=\"1.0\" encoding='UTF-8'?><a/>"
+        );
+        assert_eq!(
+            declare_utf8("<?xml version=\"1.0\"?><a/>"),
+            "<?xml version=\"1.0\"?><a/>"
+        );
+        assert_eq!(declare_utf8("<a encoding=\"x\"/>"), "<a encoding=\"x\"/>");
     }
 
     #[test]

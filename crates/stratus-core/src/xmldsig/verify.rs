@@ -60,16 +60,18 @@ pub fn verify_signature(doc: &Document) -> Result<Verified, SignatureError> {
 }
 
 /// Check that the endorsement agrees with the signer's certificate, in the
-/// order subject, issuer, e-mail, as the legacy validator did: the document
-/// values are the first `slreq:subject`, `slreq:issuer` and `slreq:email`
-/// anywhere in the document; the e-mail is compared only when the
-/// certificate has an rfc822Name subjectAltName.
+/// order subject, issuer, e-mail, with the legacy messages. The document
+/// values are those of the description's endorsement
+/// (`rdf:Description/slreq:endorsement/slreq:endorser`), the ones the
+/// Marketplace and the reader use; the e-mail is compared only when the
+/// certificate has an rfc822Name subjectAltName, as the legacy validator did.
 pub fn check_endorser(doc: &Document, signer: &CertificateDer<'_>) -> Result<(), SignatureError> {
     let (_, cert) = x509_parser::parse_x509_certificate(signer)
         .map_err(|e| SignatureError::BadCertificate(e.to_string()))?;
+    let endorser = endorser_element(doc);
     let document_value = |local: &str| {
-        doc.descendants()
-            .find(|n| is_element(*n, SLREQ_NS, local))
+        endorser
+            .and_then(|e| e.children().find(|n| is_element(*n, SLREQ_NS, local)))
             .map(string_value)
     };
     let expected = [
@@ -91,6 +93,16 @@ pub fn check_endorser(doc: &Document, signer: &CertificateDer<'_>) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// `slreq:endorser` of the description's endorsement.
+fn endorser_element<'a, 'input>(doc: &'a Document<'input>) -> Option<Node<'a, 'input>> {
+    let child = |node: Node<'a, 'input>, ns: &str, local: &str| {
+        node.children().find(|n| is_element(*n, ns, local))
+    };
+    let description = child(doc.root_element(), crate::xml::RDF_NS, "Description")?;
+    let endorsement = child(description, SLREQ_NS, "endorsement")?;
+    child(endorsement, SLREQ_NS, "endorser")
 }
 
 /// The `subjectPublicKey` of an RSA certificate, as ring takes it.
@@ -251,6 +263,19 @@ fn parse_key_info(key_info: Node) -> Result<Vec<CertificateDer<'static>>, Signat
         if is_dsig(child, "X509Certificate") {
             let der = decode_base64(child, "X509Certificate")?;
             certificates.push(CertificateDer::from(der));
+        } else if !["X509SubjectName", "X509IssuerSerial", "X509SKI"]
+            .iter()
+            .any(|name| is_dsig(child, name))
+        {
+            return Err(refuse(format!(
+                "unexpected element {} in X509Data",
+                child.tag_name().name()
+            )));
+        }
+    }
+    for key_name in children.iter().filter(|n| is_dsig(**n, "KeyName")) {
+        if key_name.children().any(|c| c.is_element()) {
+            return Err(refuse("KeyName must hold text only"));
         }
     }
     if certificates.is_empty() {
