@@ -169,3 +169,43 @@ fn certificates_not_meant_for_signing_are_untrusted() {
         assert_eq!(code, expected, "{what}: {verdict}");
     }
 }
+
+/// The password is asked for on the terminal when none is given: `script`
+/// (util-linux) gives the command a real pseudo-terminal.
+#[test]
+fn the_password_is_prompted_for_on_a_terminal() {
+    let lab = Lab::new();
+    let draft = lab.write(
+        "draft.xml",
+        std::fs::read(fixture("valid-minimal.xml")).unwrap(),
+    );
+    let out = lab.path("signed.xml");
+    let p12 = fixture("test.p12");
+    let inner = format!(
+        "'{}' --p12-cert '{}' -o '{}' '{}'",
+        stratus_bin_tests::bin_dir().join(SIGN).display(),
+        p12.display(),
+        out.display(),
+        draft.display()
+    );
+    let mut script = std::process::Command::new("script");
+    script
+        .args(["-qec", &inner, "/dev/null"])
+        .env("HOME", lab.home())
+        .env_remove("STRATUSLAB_P12_PASSWORD");
+    let output = run_with_input(script, format!("{PASSWORD}\r").as_bytes());
+    let screen = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(code(&output), 0, "{screen}");
+    let after_prompt = screen
+        .split_once("password: ")
+        .unwrap_or_else(|| panic!("no prompt: {screen}"))
+        .1;
+    // Input typed before the prompt is echoed by the terminal itself;
+    // after the prompt, echo must be off.
+    assert!(
+        !after_prompt.contains(PASSWORD),
+        "the password was echoed: {screen}"
+    );
+    let signed = std::fs::read(&out).unwrap();
+    assert_eq!(lab.verdict(&[], &signed).0, 0);
+}
