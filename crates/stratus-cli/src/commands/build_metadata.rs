@@ -257,7 +257,7 @@ fn check_text_options(args: &BuildMetadata) -> Result<(), CliError> {
     texts.extend(args.format.as_deref().map(|f| ("--format", f)));
     texts.extend(args.locations.iter().map(|l| ("--location", l.as_str())));
     for (option, value) in texts {
-        if let Some(bad) = value.chars().find(|c| !is_xml_char(*c)) {
+        if let Some(bad) = value.chars().find(|c| !stratus_core::xml::is_xml_char(*c)) {
             return Err(Error::BadValue {
                 option: option.into(),
                 value: value.escape_debug().to_string(),
@@ -270,11 +270,6 @@ fn check_text_options(args: &BuildMetadata) -> Result<(), CliError> {
         }
     }
     Ok(())
-}
-
-/// The characters XML 1.0 allows in content.
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 fn check_hex(option: &str, value: &str, length: usize) -> Result<(), CliError> {

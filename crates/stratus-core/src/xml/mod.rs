@@ -187,6 +187,12 @@ fn describe_parse_error(error: &roxmltree::Error) -> String {
     }
 }
 
+/// Whether XML 1.0 can carry `c` in content (control characters other than
+/// tab, newline and carriage return, surrogates and U+FFFE/U+FFFF cannot).
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
 /// The text content of `node` (all descendant text, untrimmed), as XPath's
 /// `string()` gives it.
 pub fn string_value(node: roxmltree::Node) -> String {

@@ -270,7 +270,7 @@ impl EndorsementText {
     /// A certificate name may hold characters XML 1.0 cannot carry.
     fn check_characters(&self) -> Result<(), SignError> {
         for (what, value) in [("subject", &self.subject), ("issuer", &self.issuer)] {
-            if let Some(bad) = value.chars().find(|c| !is_xml_char(*c)) {
+            if let Some(bad) = value.chars().find(|c| !xml::is_xml_char(*c)) {
                 return Err(SignError::Key(format!(
                     "the certificate's {what} holds U+{:04X}, which an XML document cannot carry",
                     u32::from(bad)
@@ -279,11 +279,6 @@ impl EndorsementText {
         }
         Ok(())
     }
-}
-
-/// The characters XML 1.0 allows in content.
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// Keep only the last `slreq:endorsement`, fill it, and remove every
