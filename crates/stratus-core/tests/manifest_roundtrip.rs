@@ -281,3 +281,17 @@ proptest! {
         prop_assert_eq!(round_trip(&manifest), manifest);
     }
 }
+
+#[test]
+fn deep_extensions_are_refused_not_overflowing() {
+    let minimal = std::fs::read_to_string(fixtures().join("valid-minimal.xml")).unwrap();
+    let depth = 100_000;
+    let nested = format!(
+        "{}{}",
+        "<ex:a xmlns:ex=\"http://example.org/\" rdf:parseType=\"Resource\">".repeat(depth),
+        "</ex:a>".repeat(depth)
+    );
+    let text = minimal.replacen("<dcterms:type>", &format!("{nested}<dcterms:type>"), 1);
+    let err = read::from_str(&text, "deep.xml").unwrap_err().to_string();
+    assert!(err.contains("nests deeper than 64 levels"), "{err}");
+}

@@ -62,7 +62,7 @@ pub fn from_document(doc: &roxmltree::Document, text: &str) -> Result<Manifest, 
             }
             (ns, local) => {
                 if !store_term(&mut manifest, child, ns, local) {
-                    manifest.extensions.push(keep_element(child, text));
+                    manifest.extensions.push(keep_element(child, text, 1)?);
                 }
             }
         }
@@ -178,8 +178,19 @@ fn store_term(manifest: &mut Manifest, node: XmlNode, ns: &str, local: &str) -> 
     }
 }
 
+/// How deeply extension elements may nest in the model. The model, its
+/// writer and its drop are recursive; real extensions nest a few levels.
+/// (Validation walks any depth without recursion.)
+pub const MAX_EXTENSION_DEPTH: usize = 64;
+
 /// Copy an element and its subtree, remembering the prefixes it used.
-fn keep_element(node: XmlNode, text: &str) -> Element {
+fn keep_element(node: XmlNode, text: &str, depth: usize) -> Result<Element, Invalid> {
+    if depth > MAX_EXTENSION_DEPTH {
+        return Err(refusal(format!(
+            "extension element {} nests deeper than {MAX_EXTENSION_DEPTH} levels",
+            qualified_name(node)
+        )));
+    }
     let tag = node.tag_name();
     let namespace = tag.namespace().unwrap_or("").to_string();
     let attributes = node
@@ -199,25 +210,21 @@ fn keep_element(node: XmlNode, text: &str) -> Element {
             }
         })
         .collect();
-    let children = node
-        .children()
-        .filter_map(|c| {
-            if c.is_element() {
-                Some(Node::Element(keep_element(c, text)))
-            } else {
-                c.text()
-                    .filter(|_| c.is_text())
-                    .map(|t| Node::Text(t.to_string()))
-            }
-        })
-        .collect();
-    Element {
+    let mut children = Vec::new();
+    for c in node.children() {
+        if c.is_element() {
+            children.push(Node::Element(keep_element(c, text, depth + 1)?));
+        } else if let Some(t) = c.text().filter(|_| c.is_text()) {
+            children.push(Node::Text(t.to_string()));
+        }
+    }
+    Ok(Element {
         prefix: written_prefix(node, text),
         namespace,
         name: tag.name().to_string(),
         attributes,
         children,
-    }
+    })
 }
 
 /// The prefix of an element's start tag in the source (`None` when it has
