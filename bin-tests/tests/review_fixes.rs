@@ -209,3 +209,45 @@ fn the_password_is_prompted_for_on_a_terminal() {
     let signed = std::fs::read(&out).unwrap();
     assert_eq!(lab.verdict(&[], &signed).0, 0);
 }
+
+#[test]
+fn one_bad_document_does_not_stop_the_others() {
+    let lab = Lab::new();
+    let draft = std::fs::read(fixture("valid-minimal.xml")).unwrap();
+    let first = lab.write("a.xml", &draft);
+    let bad = lab.write(
+        "bad.xml",
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"/>",
+    );
+    let last = lab.write("c.xml", &draft);
+    let p12 = fixture("test.p12");
+    let output = lab.sign(
+        &[
+            "-q",
+            "--p12-cert",
+            arg(&p12),
+            "--p12-password",
+            PASSWORD,
+            arg(&first),
+            arg(&bad),
+            arg(&last),
+        ],
+        b"",
+    );
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    assert!(
+        stderr(&output)
+            .contains("bad.xml: document must contain exactly 1 slreq:endorsement element"),
+        "{}",
+        stderr(&output)
+    );
+    for path in [&first, &last] {
+        assert_eq!(
+            lab.verdict(&[], &std::fs::read(path).unwrap()).0,
+            0,
+            "{}",
+            path.display()
+        );
+    }
+    assert!(!lab.path("bad.xml.orig").exists());
+}

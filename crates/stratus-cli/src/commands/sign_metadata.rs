@@ -102,10 +102,20 @@ pub fn run(args: SignMetadata) -> Result<i32, CliError> {
     check_key(&credentials, &args)?;
     warn_if_expired(&credentials, &args.verbosity);
     let email = setting(args.email.clone(), None, config.get("email"));
-    for path in &files {
+    if let [path] = files.as_slice() {
         sign_file(path, &credentials, &args, email.as_deref())?;
+        return Ok(0);
     }
-    Ok(0)
+    // Several files: a failure does not stop the others; each is reported
+    // with its name, and the exit code is the highest.
+    let mut exit = 0;
+    for path in &files {
+        if let Err(error) = sign_file(path, &credentials, &args, email.as_deref()) {
+            eprintln!("stratus-sign-metadata: error: {}: {error}", path.display());
+            exit = exit.max(error.exit_code());
+        }
+    }
+    Ok(exit)
 }
 
 /// Sign one document: stdin to stdout, to `--output`, or in place.
