@@ -36,18 +36,38 @@ fn no_image_is_a_usage_error() {
 }
 
 #[test]
-fn missing_image_directory_and_special_file_are_usage_errors() {
+fn missing_image_and_directory_are_usage_errors() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such.img");
-    for path in [missing.as_path(), dir.path(), Path::new("/dev/null")] {
-        let output = build(&["-q".as_ref(), path.as_os_str()]);
-        assert_fails(
-            &output,
-            2,
-            &[&format!("Image does not exist: {}", path.display())],
-            &path.display().to_string(),
-        );
-    }
+    let output = build(&["-q".as_ref(), missing.as_os_str()]);
+    let expected = format!("Image does not exist: {}", missing.display());
+    assert_fails(&output, 2, &[&expected], "missing image");
+    let output = build(&["-q".as_ref(), dir.path().as_os_str()]);
+    let expected = format!("Image is a directory, not a file: {}", dir.path().display());
+    assert_fails(&output, 2, &[&expected], "directory");
+}
+
+/// Pipes, FIFOs and devices are read as streams (the format from the
+/// header): `/dev/null` is an empty image, a FIFO delivers its content.
+#[test]
+fn special_files_are_read_as_streams() {
+    let output = build(&["-q".as_ref(), Path::new("/dev/null").as_os_str()]);
+    assert_code(&output, 0, "/dev/null");
+    assert!(stdout(&output).contains("<slreq:bytes>0</slreq:bytes>"));
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("image.fifo");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let writer_path = fifo.clone();
+    let writer = std::thread::spawn(move || std::fs::write(writer_path, b"foo").unwrap());
+    let output = build(&["-q".as_ref(), fifo.as_os_str()]);
+    writer.join().unwrap();
+    assert_code(&output, 0, "fifo");
+    assert!(stdout(&output)
+        .contains("<slreq:value>0beec7b5ea3f0fdbc95d0dd47f3c5bc275da8a33</slreq:value>"));
 }
 
 #[test]

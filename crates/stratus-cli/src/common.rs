@@ -197,10 +197,7 @@ pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<(), CliError> {
     };
     let io_error =
         |e: std::io::Error| CliError::Core(stratus_core::Error::io(path, without_context(e)));
-    let target = std::fs::canonicalize(path)
-        .ok()
-        .filter(|_| path.is_symlink())
-        .unwrap_or_else(|| path.to_path_buf());
+    let target = link_target(path);
     let directory = match target.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -222,6 +219,22 @@ pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Where writing to `path` should land: through a symbolic link (even a
+/// dangling one) to the file it names.
+fn link_target(path: &Path) -> PathBuf {
+    if !path.is_symlink() {
+        return path.to_path_buf();
+    }
+    if let Ok(resolved) = std::fs::canonicalize(path) {
+        return resolved;
+    }
+    match std::fs::read_link(path) {
+        Ok(target) if target.is_absolute() => target,
+        Ok(target) => path.parent().unwrap_or(Path::new(".")).join(target),
+        Err(_) => path.to_path_buf(),
+    }
+}
+
 /// The process umask, from /proc (std has no safe call for it); 022 when
 /// it cannot be read.
 fn umask() -> u32 {
@@ -239,8 +252,12 @@ fn umask() -> u32 {
 /// The OS error alone: tempfile adds the temporary file's name, which
 /// means nothing to the user.
 fn without_context(error: std::io::Error) -> std::io::Error {
-    match error.raw_os_error() {
-        Some(code) => std::io::Error::from_raw_os_error(code),
+    if let Some(code) = error.raw_os_error() {
+        return std::io::Error::from_raw_os_error(code);
+    }
+    let text = error.to_string();
+    match text.split_once(" at path ") {
+        Some((message, _)) => std::io::Error::new(error.kind(), message.to_string()),
         None => error,
     }
 }

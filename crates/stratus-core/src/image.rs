@@ -25,10 +25,14 @@ fn qemu_img_program() -> String {
 /// as `qemu-img info` reports it.
 pub fn detect_format(path: &Path) -> Result<String> {
     let program = qemu_img_program();
+    // The real file: `/dev/stdin` would mean the child's own stdin.
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let output = Command::new(&program)
         .arg("info")
         .arg("--output=json")
-        .arg(as_plain_file(path))
+        // Read an image another process holds (a running VM) without its lock.
+        .arg("-U")
+        .arg(as_plain_file(&real))
         .output()
         .map_err(|e| Error::Tool {
             tool: "qemu-img",
@@ -46,7 +50,10 @@ pub fn detect_format(path: &Path) -> Result<String> {
             message: format!(
                 "could not read the format of {}: {}",
                 path.display(),
-                String::from_utf8_lossy(&output.stderr).trim()
+                String::from_utf8_lossy(&output.stderr)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ),
         });
     }
@@ -75,6 +82,21 @@ fn parse_info_format(json: &[u8]) -> Option<String> {
     value.get("format")?.as_str().map(str::to_string)
 }
 
+/// The name of a compression format stratus does not read, recognised by
+/// its magic bytes, so that such an image is not described as raw.
+pub fn unsupported_compression(header: &[u8]) -> Option<&'static str> {
+    const MAGICS: &[(&[u8], &str)] = &[
+        (b"\x28\xb5\x2f\xfd", "zstd"),
+        (b"\x04\x22\x4d\x18", "lz4"),
+        (b"PK\x03\x04", "zip"),
+        (b"7z\xbc\xaf\x27\x1c", "7z"),
+    ];
+    MAGICS
+        .iter()
+        .find(|(magic, _)| header.starts_with(magic))
+        .map(|(_, name)| *name)
+}
+
 /// The disk format recognised from the first bytes of an image: the formats
 /// qemu-img knows by a magic number, else `raw`.
 pub fn format_from_header(header: &[u8]) -> &'static str {
@@ -86,6 +108,7 @@ pub fn format_from_header(header: &[u8]) -> &'static str {
         (b"conectix", 0, "vpc"),
         (b"QED\0", 0, "qed"),
         (b"\x7f\x10\xda\xbe", 0x40, "vdi"),
+        (b"LUKS\xba\xbe", 0, "luks"),
         (b"WithoutFreeSpace", 0, "parallels"),
         (b"WithouFreSpacExt", 0, "parallels"),
     ];
@@ -121,6 +144,12 @@ mod tests {
         let mut vdi = vec![0u8; 0x44];
         vdi[0x40..].copy_from_slice(b"\x7f\x10\xda\xbe");
         assert_eq!(format_from_header(&vdi), "vdi");
+        assert_eq!(format_from_header(b"LUKS\xba\xbe\0\x01"), "luks");
+        assert_eq!(
+            unsupported_compression(b"\x28\xb5\x2f\xfd...."),
+            Some("zstd")
+        );
+        assert_eq!(unsupported_compression(b"QFI\xfb"), None);
     }
 
     #[test]

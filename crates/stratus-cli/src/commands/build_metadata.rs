@@ -33,6 +33,7 @@ const DISKS_BUSES: [&str; 3] = ["ide", "scsi", "virtio"];
 #[command(
     name = "stratus-build-metadata",
     version,
+    infer_long_args = true,
     after_help = EXIT_CODES_HELP,
     after_long_help = format!("Example:\n  stratus-build-metadata --os ubuntu img.gz > img.xml\n\n\
         Environment:\n  STRATUS_NOW       pins the current time (2026-01-15T10:20:30Z)\n  \
@@ -109,7 +110,7 @@ pub struct BuildMetadata {
     /// Do not compute or write the SHA-512 checksum
     #[arg(long)]
     pub no_sha512: bool,
-    /// Days the metadata stays valid (dcterms:valid)
+    /// Days the metadata stays valid (dcterms:valid) [default: 365]
     #[arg(long, value_name = "N", conflicts_with = "valid")]
     pub valid_days: Option<u32>,
     /// Date the metadata expires: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ
@@ -141,13 +142,7 @@ pub fn run(args: BuildMetadata) -> Result<i32, CliError> {
         .image
         .clone()
         .ok_or_else(|| CliError::Usage("Please specify an image".into()))?;
-    let from_stdin = image.as_os_str() == "-";
-    if !from_stdin && !image.is_file() {
-        return Err(CliError::Usage(format!(
-            "Image does not exist: {}",
-            image.display()
-        )));
-    }
+    let source = ImageSource::of(&image)?;
     check_text_options(&args)?;
     let given = GivenChecksums::from_args(&args)?;
     check_choice("--disks-bus", &args.disks_bus, &DISKS_BUSES)?;
@@ -157,16 +152,35 @@ pub fn run(args: BuildMetadata) -> Result<i32, CliError> {
     }
     let now = clock::now();
     let valid = valid_until(&args, now)?;
+    if valid <= now {
+        args.verbosity.warn(format!(
+            "the metadata expires at {}, which is not in the future",
+            clock::format_utc(valid)
+        ));
+    }
     if args.locations.is_empty() {
         args.verbosity.warn("Image physical location (URL) was not provided. You'll have to set it manually in the resulting manifest.");
     }
 
-    let scan = scan_image(&image, from_stdin, &given.to_compute(), &args)?;
-    let format = match (&args.format, &scan.header) {
-        (Some(format), _) => format.clone(),
-        (None, Some(header)) => image::format_from_header(header).to_string(),
-        (None, None) => image::detect_format(&image)?,
+    // For a plain file qemu-img runs first: a missing qemu-img or an
+    // unreadable image is reported before minutes of hashing.
+    let probed = match (&args.format, source) {
+        (None, ImageSource::File) if !source_is_compressed(&image)? => {
+            Some(image::detect_format(&image)?)
+        }
+        _ => None,
     };
+    let scan = scan_image(&image, source, &given.to_compute(), &args)?;
+    if scan.compression == Compression::None {
+        if let Some(name) = image::unsupported_compression(&scan.header) {
+            return Err(unreadable_compression(&image, name));
+        }
+    }
+    let format = args
+        .format
+        .clone()
+        .or(probed)
+        .unwrap_or_else(|| image::format_from_header(&scan.header).to_string());
     let compression = compression_override.unwrap_or(scan.compression);
     let manifest = build_manifest(&args, &given, &scan.info, compression, format, now, valid)?;
     let text = write::to_string(&manifest);
@@ -354,32 +368,88 @@ fn valid_until(args: &BuildMetadata, now: clock::Timestamp) -> Result<clock::Tim
     Ok(valid)
 }
 
+/// Where the image comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ImageSource {
+    /// `-`: standard input.
+    Stdin,
+    /// A regular file: its size is known and qemu-img can probe it.
+    File,
+    /// A pipe, FIFO or device: read as a stream, the format from its header.
+    Stream,
+}
+
+impl ImageSource {
+    fn of(image: &Path) -> Result<Self, CliError> {
+        if image.as_os_str() == "-" {
+            return Ok(ImageSource::Stdin);
+        }
+        let metadata = std::fs::metadata(image)
+            .map_err(|_| CliError::Usage(format!("Image does not exist: {}", image.display())))?;
+        if metadata.is_dir() {
+            return Err(CliError::Usage(format!(
+                "Image is a directory, not a file: {}",
+                image.display()
+            )));
+        }
+        Ok(if metadata.is_file() {
+            ImageSource::File
+        } else {
+            ImageSource::Stream
+        })
+    }
+}
+
+/// Whether a file starts with the magic bytes of a compression format.
+fn source_is_compressed(image: &Path) -> Result<bool, CliError> {
+    let mut header = Vec::with_capacity(image::HEADER_BYTES);
+    std::fs::File::open(image)
+        .and_then(|f| f.take(image::HEADER_BYTES as u64).read_to_end(&mut header))
+        .map_err(|e| Error::io(image, e))?;
+    if let Some(name) = image::unsupported_compression(&header) {
+        return Err(unreadable_compression(image, name));
+    }
+    Ok(Compression::detect(&header) != Compression::None)
+}
+
+fn unreadable_compression(image: &Path, name: &str) -> CliError {
+    Error::BadValue {
+        option: "IMAGE".into(),
+        value: image.display().to_string(),
+        expected: format!(
+            "a raw image or one compressed with gzip, bzip2 or xz (this one is {name}-compressed: decompress it first)"
+        ),
+    }
+    .into()
+}
+
 /// What one pass over the image found.
 struct ImageScan {
     compression: Compression,
     info: StreamInfo,
-    /// The first bytes of the decompressed content, when qemu-img cannot
-    /// probe the source (compressed, or standard input).
-    header: Option<Vec<u8>>,
+    /// The first bytes of the decompressed content.
+    header: Vec<u8>,
 }
 
 fn scan_image(
     image: &Path,
-    from_stdin: bool,
+    source: ImageSource,
     algorithms: &[Algorithm],
     args: &BuildMetadata,
 ) -> Result<ImageScan, CliError> {
-    let (compression, reader, size) = if from_stdin {
+    let from_stdin = source == ImageSource::Stdin;
+    let (compression, reader) = if from_stdin {
         let stdin = std::io::BufReader::with_capacity(1 << 16, std::io::stdin());
-        let (compression, reader) =
-            compress::open_reader(stdin).map_err(|e| Error::io("standard input", e))?;
-        (compression, reader, None)
+        compress::open_reader(stdin).map_err(|e| Error::io("standard input", e))?
     } else {
-        let size = std::fs::metadata(image).map(|m| m.len()).ok();
-        let (compression, reader) = compress::open(image)?;
-        (compression, reader, size)
+        compress::open(image)?
     };
-    let wants_header = from_stdin || compression != Compression::None;
+    // The bar measures decompressed bytes, so its length is the file size
+    // only for an uncompressed regular file; otherwise it counts bytes.
+    let size = match (source, compression) {
+        (ImageSource::File, Compression::None) => std::fs::metadata(image).map(|m| m.len()).ok(),
+        _ => None,
+    };
     let mut capture = HeaderCapture::new(reader);
     let mut progress = Progress::new(size, &args.verbosity);
     let name: &Path = if from_stdin {
@@ -393,7 +463,7 @@ fn scan_image(
     Ok(ImageScan {
         compression,
         info,
-        header: wants_header.then_some(capture.header),
+        header: capture.header,
     })
 }
 
@@ -447,8 +517,7 @@ impl Progress {
         Progress(Some(bar))
     }
 
-    /// `read` counts decompressed bytes; the bar's length is the file size,
-    /// so a compressed image's bar is only a rough guide.
+    /// `read` counts decompressed bytes.
     fn update(&mut self, read: u64) {
         if let Some(bar) = &self.0 {
             bar.set_position(read);

@@ -29,6 +29,7 @@ const MIN_MODERN_KEY_BITS: usize = 2048;
 #[command(
     name = "stratus-sign-metadata",
     version,
+    infer_long_args = true,
     after_help = EXIT_CODES_HELP,
     after_long_help = format!("Credentials, first found wins: the options, then the environment \
         (STRATUSLAB_P12_CERTIFICATE, STRATUSLAB_P12_PASSWORD, STRATUSLAB_PEM_CERTIFICATE, \

@@ -21,7 +21,12 @@ use stratus_core::{input, Error, Invalid};
 /// legacy order: signature, schema, constraints, RDF/XML. The first failed
 /// check of a document is reported with the legacy validator's message.
 #[derive(Debug, Parser)]
-#[command(name = "stratus-validate-metadata", version, after_help = EXIT_CODES_HELP)]
+#[command(
+    name = "stratus-validate-metadata",
+    version,
+    infer_long_args = true,
+    after_help = EXIT_CODES_HELP
+)]
 pub struct ValidateMetadata {
     /// Metadata documents to validate (`-`: standard input)
     #[arg(value_name = "FILE")]
@@ -79,13 +84,24 @@ pub fn run(args: ValidateMetadata) -> Result<i32, CliError> {
                 ));
             }
         }
-        report(&mut stdout, file, &outcome, args.json)
-            .map_err(|e| Error::io("standard output", e))?;
+        if let Err(e) = report(&mut stdout, file, &outcome, args.json) {
+            reader_gone(e)?;
+        }
     }
-    stdout
-        .flush()
-        .map_err(|e| Error::io("standard output", e))?;
+    if let Err(e) = stdout.flush() {
+        reader_gone(e)?;
+    }
     Ok(exit)
+}
+
+/// A reader that went away (`| head`) is not a failure of validation: the
+/// exit code still says whether the documents are valid.
+fn reader_gone(error: std::io::Error) -> Result<(), CliError> {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        Ok(())
+    } else {
+        Err(Error::io("standard output", error).into())
+    }
 }
 
 fn check_file(file: &Path, args: &ValidateMetadata, trust: &TrustOptions) -> Outcome {
@@ -117,7 +133,7 @@ fn report(out: &mut impl Write, file: &Path, outcome: &Outcome, json: bool) -> s
                 "file": name, "valid": false, "stage": reason.stage.name(), "message": reason.message,
             }),
             Outcome::Unreadable(error) => serde_json::json!({
-                "file": name, "valid": false, "stage": "read", "message": error.to_string(),
+                "file": name, "valid": false, "stage": "read", "message": describe_read_error(error),
             }),
         };
         return writeln!(out, "{value}");
