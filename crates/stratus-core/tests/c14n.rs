@@ -12,6 +12,9 @@
 //! The xmlsec1 and openssl tools are required (Debian packages xmlsec1 and
 //! openssl): the tests fail, rather than skip, when they are missing.
 
+mod support;
+use support::fixtures;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -24,10 +27,6 @@ use stratus_core::xml::{
 
 const DSIG: &str = xml::XMLDSIG_NS;
 const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/legacy")
-}
 
 fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests-data/c14n")

@@ -6,7 +6,10 @@
 //! These tests need the `openssl` command and fail (they do not skip) when it
 //! is missing.
 
-use std::path::{Path, PathBuf};
+mod support;
+use support::{fixtures, openssl};
+
+use std::path::Path;
 use std::process::Command;
 
 use stratus_core::credentials::{
@@ -15,25 +18,6 @@ use stratus_core::credentials::{
 
 const LEGACY_PASSWORD: &str = "XYZXYZ";
 const MESSAGE: &[u8] = b"<SignedInfo>stratus credentials test</SignedInfo>";
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/legacy")
-}
-
-/// Runs openssl in `dir`; panics with its output if it fails or is missing.
-fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
-    let output = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("the openssl CLI is required by these tests: {e}"));
-    assert!(
-        output.status.success(),
-        "openssl {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
-}
 
 /// [`openssl`] with whitespace-separated arguments.
 fn run(dir: &Path, args: &str) -> Vec<u8> {

@@ -8,31 +8,14 @@
 //! the `#hex` form is cross-checked with `openssl asn1parse`. These tests need
 //! the `openssl` command and fail (they do not skip) when it is missing.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
+use support::{fixtures, openssl};
+
+use std::path::Path;
 
 use base64::Engine as _;
 use stratus_core::dn::{any_email, rfc2253, subject_email};
 use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/legacy")
-}
-
-/// Runs openssl in `dir`; panics with its output if it fails or is missing.
-fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
-    let output = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("the openssl CLI is required by these tests: {e}"));
-    assert!(
-        output.status.success(),
-        "openssl {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
-}
 
 fn parse(der: &[u8]) -> X509Certificate<'_> {
     x509_parser::parse_x509_certificate(der).unwrap().1

@@ -1,15 +1,13 @@
 //! Reading and writing metadata documents: every legacy fixture survives
 //! read → write → read, and so do generated documents (property test).
 
+mod support;
+use support::fixtures;
+
 use proptest::prelude::*;
-use std::path::PathBuf;
 use stratus_core::manifest::{
     read, write, Attribute, Checksum, Element, Endorsement, Endorser, Manifest, Node, Terms,
 };
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/legacy")
-}
 
 fn round_trip(manifest: &Manifest) -> Manifest {
     let text = write::to_string(manifest);

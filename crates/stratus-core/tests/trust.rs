@@ -2,15 +2,13 @@
 //! `valid-ca-signed.xml` was issued by `test-ca.pem`, is revoked by
 //! `test-crl-revoked.pem`, and expired long ago (metadata.md §4.7).
 
+mod support;
+use support::fixtures;
+
 use base64::Engine;
 use rustls_pki_types::CertificateDer;
-use std::path::PathBuf;
 use stratus_core::clock::parse_rfc3339;
 use stratus_core::trust::{TrustError, TrustStore};
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/legacy")
-}
 
 /// The X509Certificate embedded in a signed fixture.
 fn embedded_certificate(name: &str) -> CertificateDer<'static> {

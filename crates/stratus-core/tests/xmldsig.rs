@@ -1,14 +1,12 @@
 //! Signature verification on the legacy signed fixtures, and the forgeries
 //! a hardened verifier must refuse.
 
-use std::path::PathBuf;
+mod support;
+use support::fixtures;
+
 use stratus_core::xml;
 use stratus_core::xmldsig::verify::{check_endorser, verify_signature};
 use stratus_core::xmldsig::SignatureError;
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/legacy")
-}
 
 fn verify_text(text: &str) -> Result<(), SignatureError> {
     let doc = xml::parse(text, "test").map_err(|e| SignatureError::Structure(e.to_string()))?;
