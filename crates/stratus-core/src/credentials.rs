@@ -1088,12 +1088,10 @@ fn decrypt_legacy_pem(
 
 /// OpenSSL's `EVP_BytesToKey` with MD5 and one iteration.
 fn evp_bytes_to_key_md5(password: &[u8], salt: &[u8], key_len: usize) -> Vec<u8> {
-    use md5::Digest as _;
-
     let mut key = Vec::with_capacity(key_len + 16);
     let mut previous: Vec<u8> = Vec::new();
     while key.len() < key_len {
-        let mut hasher = md5::Md5::new();
+        let mut hasher = crate::digest::md5::Md5::new();
         hasher.update(&previous);
         hasher.update(password);
         hasher.update(salt);
