@@ -11,7 +11,8 @@
 #      `xmlsec1 --verify --insecure` on the same document.
 #   5. Verifying 1,000 signed documents in one call against 1,000 xmlsec1 runs.
 #
-# Times are wall-clock seconds, best of RUNS (default 3), page cache warm;
+# Times are wall-clock seconds, best of RUNS (default 3; DIGEST_RUNS, default
+# 5, for the first benchmark, whose commands take turns), page cache warm;
 # peak memory is the maximum resident set size from GNU time.
 # usage: run.sh BIN_DIR OUT_DIR
 set -eu
@@ -22,22 +23,31 @@ size_mib=${IMAGE_MIB:-1024}
 mkdir -p "$out"
 cd "$out"
 
+# time_once CMD...: prints "seconds peak_kib" of one run of CMD.
+time_once() {
+    start=$(date +%s%N)
+    /usr/bin/time -f '%M' -o time.txt "$@" > /dev/null 2> stderr.txt || {
+        cat stderr.txt >&2
+        exit 1
+    }
+    end=$(date +%s%N)
+    echo "$start $end $(cat time.txt)" | awk '{ printf "%.3f %d\n", ($2 - $1) / 1e9, $3 }'
+}
+
+# best SECONDS_KIB...: the fastest of several "seconds peak_kib" pairs.
+best() {
+    printf '%s\n' "$@" | awk 'NF { if (b == "" || $1 < b) { b = $1; m = $2 } } END { print b, m }'
+}
+
 # best_of CMD...: prints "seconds peak_kib" of the fastest of $runs runs.
 best_of() {
-    best=""
+    results=""
     i=0
     while [ "$i" -lt "$runs" ]; do
-        start=$(date +%s%N)
-        /usr/bin/time -f '%M' -o time.txt "$@" > /dev/null 2> stderr.txt || {
-            cat stderr.txt >&2
-            exit 1
-        }
-        end=$(date +%s%N)
-        seconds=$(echo "$start $end" | awk '{ printf "%.3f", ($2 - $1) / 1e9 }')
-        best=$(printf '%s\n%s %s\n' "$best" "$seconds" "$(cat time.txt)" | awk 'NF { if (b == "" || $1 < b) { b = $1; m = $2 } } END { print b, m }')
+        results=$(printf '%s\n%s' "$results" "$(time_once "$@")")
         i=$((i + 1))
     done
-    echo "$best"
+    best "$results"
 }
 
 echo "machine: $(nproc) cores, $(awk '/model name/ { $1 = $2 = $3 = ""; print; exit }' /proc/cpuinfo | sed 's/^ *//')"
@@ -50,18 +60,45 @@ cat image.raw > /dev/null
 
 echo
 echo "== 1. $size_mib MiB raw image: size + MD5 + SHA-1 + SHA-256 + SHA-512"
-set -- $(best_of "$bin/stratus-build-metadata" -q --format raw image.raw)
+# The five commands take turns, round after round, so that a burst of load
+# from elsewhere on the machine hits them alike rather than one of them.
+digest_runs=${DIGEST_RUNS:-5}
+ours_results="" md5_results="" sha1_results="" sha256_results="" sha512_results=""
+i=0
+while [ "$i" -lt "$digest_runs" ]; do
+    ours_results="$ours_results
+$(time_once "$bin/stratus-build-metadata" -q --format raw image.raw)"
+    md5_results="$md5_results
+$(time_once openssl dgst -md5 image.raw)"
+    sha1_results="$sha1_results
+$(time_once openssl dgst -sha1 image.raw)"
+    sha256_results="$sha256_results
+$(time_once openssl dgst -sha256 image.raw)"
+    sha512_results="$sha512_results
+$(time_once openssl dgst -sha512 image.raw)"
+    i=$((i + 1))
+done
+set -- $(best "$ours_results")
 ours=$1
 ours_kib=$2
 total=0
 for algorithm in md5 sha1 sha256 sha512; do
-    set -- $(best_of openssl dgst "-$algorithm" image.raw)
+    eval "results=\$${algorithm}_results"
+    set -- $(best "$results")
     printf '  openssl dgst -%-7s %6.2f s\n' "$algorithm" "$1"
     total=$(echo "$total $1" | awk '{ print $1 + $2 }')
 done
 printf '  openssl, four runs   %6.2f s\n' "$total"
 printf '  stratus-build-metadata %5.2f s, peak RSS %d KiB\n' "$ours" "$ours_kib"
 echo "$ours $total" | awk '{ printf "  ratio stratus / openssl sum: %.2f (target <= 0.55)\n", $1 / $2 }'
+# The same ratio round by round, which shows how much the machine's noise
+# moves it.
+for results in "$ours_results" "$md5_results" "$sha1_results" "$sha256_results" "$sha512_results"; do
+    printf '%s\n' "$results" | awk 'NF { print $1 }' > "column-$((${column:-0} + 1)).txt"
+    column=$((${column:-0} + 1))
+done
+paste -d' ' column-1.txt column-2.txt column-3.txt column-4.txt column-5.txt |
+    awk '{ printf "%s%.2f", (NR > 1 ? " " : "  ratio in each round: "), $1 / ($2 + $3 + $4 + $5) } END { print "" }'
 
 echo
 echo "== 2. Validating 1,000 documents in one call"
