@@ -1,6 +1,7 @@
 # stratus: build, test, demo, benchmarks, man pages, packaging.
 #   make demo    run the main job end to end on embedded defaults
-#   make test    unit tests, black-box tests, clippy, rustfmt, man pages up to date
+#   make test    unit tests (also without OpenSSL), black-box tests, clippy,
+#                rustfmt, man pages up to date
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -20,7 +21,9 @@ build:
 test:
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
+	$(CARGO) test -p stratus-core --no-default-features --lib
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p stratus-core --no-default-features --all-targets -- -D warnings
 	$(CARGO) fmt --all --check
 	$(MAKE) --no-print-directory check-man
 

@@ -17,45 +17,37 @@
 //! bounded by `POOL_BUFFERS * BUFFER_SIZE` (24 MiB) whatever the image size:
 //! a slow worker simply holds the reader back. Buffers start on a page
 //! boundary, which makes the kernel's copy from the page cache about five
-//! times cheaper than into an ordinary `Vec` (see [`ALIGN`]'s comment).
+//! times cheaper than into an ordinary `Vec` (see the comment on `ALIGN`).
 //!
 //! # Why one thread per algorithm
 //!
-//! Measured on the 2-core AMD EPYC (Zen 3, with SHA-NI and AVX2) this was
-//! written on, release build, 1 MiB updates, one algorithm at a time:
+//! Measured on the 2-core AMD EPYC (Zen 3, with SHA-NI and AVX2) of
+//! docs/PERFORMANCE.md, release build, 1 MiB updates, one algorithm at a
+//! time:
 //!
-//! | algorithm | the digest crates used here    | `openssl speed -evp` |
-//! |-----------|--------------------------------|----------------------|
-//! | MD5       | 548 MB/s (md-5); [`md5`]: 655 MB/s | 660 MB/s         |
-//! | SHA-1     | 1650 MB/s (SHA-NI)             | 1660 MB/s            |
-//! | SHA-256   | 1560 MB/s (SHA-NI)             | 1540 MB/s            |
-//! | SHA-512   | 417 MB/s (sha2, AVX2); ring: about 490 MB/s | 680 MB/s |
+//! | algorithm | the code used here                       | `openssl speed -evp` |
+//! |-----------|------------------------------------------|----------------------|
+//! | MD5       | 655 MB/s ([`md5`]; the md-5 crate: 548)  | 660 MB/s             |
+//! | SHA-1     | 1650 MB/s (sha1, SHA-NI)                 | 1660 MB/s            |
+//! | SHA-256   | 1560 MB/s (sha2, SHA-NI)                 | 1540 MB/s            |
+//! | SHA-512   | 650 MB/s ([`sha512`]: libcrypto; ring: 460) | 670 MB/s          |
 //!
-//! For 1 GiB that is about 1.96 s + 0.68 s + 0.71 s + 2.53 s = 5.9 s of CPU,
-//! plus about 0.2 s for reading, dominated by SHA-512 and MD5; SHA-1 and
-//! SHA-256 are cheap only thanks to SHA-NI (without it SHA-256 drops to
-//! 226 MB/s and becomes the most expensive). So no fixed two-way split suits
-//! every machine. Here the best one, {SHA-512, SHA-1} against {MD5, SHA-256}
-//! plus the reading (3.2 s against 2.9 s of work), still leaves a core idle a
-//! tenth of the time, and the "obvious" {MD5, SHA-512} against {SHA-1,
-//! SHA-256} takes 4.1 s or more. One thread per algorithm lets the operating
-//! system balance the work over the cores there are: 1 GiB from the page
-//! cache in 2.8 to 3.1 s when the machine is otherwise idle (190% CPU, 10 MB
-//! peak RSS), the same as the best fixed split, and no machine-specific
-//! tuning. The reader thread does no hashing: for a compressed image,
-//! decompression is a full-time job.
+//! For 1 GiB that is about 1.65 + 0.65 + 0.7 + 1.65 = 4.65 s of CPU, plus
+//! about 0.3 s for reading. SHA-1 and SHA-256 are cheap only thanks to
+//! SHA-NI (without it SHA-256 drops to 226 MB/s and becomes the most
+//! expensive), so no fixed split of the work over two cores suits every
+//! machine. One thread per algorithm lets the operating system balance the
+//! work over the cores there are: 1 GiB from the page cache in about 2.5 s
+//! (twice as fast as the four `openssl dgst` runs one after the other) and
+//! no machine-specific tuning. The reader thread does no hashing: for a
+//! compressed image, decompression is a full-time job.
 //!
-//! SHA-512 comes from ring (assembly), which measured about a quarter
-//! faster than sha2 here on a quiet machine (2.2 s against 2.95 s per GiB);
-//! the pool holds 24 buffers so that the fast workers can run ahead of the
+//! The pool holds 24 buffers so that the fast workers can run ahead of the
 //! slow ones instead of waiting for them buffer by buffer (about 0.1 s per
 //! GiB saved, at 28 MB peak RSS).
-//!
-//! The remaining gap to `openssl dgst` (whose sum for the four algorithms
-//! is 5.3 to 6.2 s here) is the speed of the MD5 and SHA-512 code itself,
-//! not the parallelism.
 
 pub mod md5;
+pub mod sha512;
 
 use std::fmt;
 use std::io::{self, Read};
@@ -248,17 +240,20 @@ pub fn stream_info(
 
         // Closing the channels ends the workers once they have caught up.
         let mut digests = Vec::with_capacity(lanes.len());
+        let mut failure = None;
         for (algorithm, sender, worker) in lanes {
             drop(sender);
             match worker.join() {
-                Ok(hex) => digests.push((algorithm, hex)),
+                Ok(Ok(hex)) => digests.push((algorithm, hex)),
+                Ok(Err(error)) => failure = failure.or(Some(error)),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        Ok(StreamInfo {
-            bytes: outcome?,
-            digests,
-        })
+        let bytes = outcome?;
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(StreamInfo { bytes, digests }),
+        }
     })
 }
 
@@ -337,7 +332,7 @@ impl Drop for Chunk {
 type Lane<'scope> = (
     Algorithm,
     mpsc::SyncSender<Arc<Chunk>>,
-    thread::ScopedJoinHandle<'scope, String>,
+    thread::ScopedJoinHandle<'scope, io::Result<String>>,
 );
 
 /// The reader's loop: fills buffers from the pool and hands each to every
@@ -424,7 +419,7 @@ enum Hasher {
     Md5(md5::Md5),
     Sha1(sha1::Sha1),
     Sha256(sha2::Sha256),
-    Sha512(ring::digest::Context),
+    Sha512(sha512::Sha512),
 }
 
 impl Hasher {
@@ -433,7 +428,7 @@ impl Hasher {
             Algorithm::Md5 => Hasher::Md5(md5::Md5::new()),
             Algorithm::Sha1 => Hasher::Sha1(sha1::Sha1::new()),
             Algorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
-            Algorithm::Sha512 => Hasher::Sha512(ring::digest::Context::new(&ring::digest::SHA512)),
+            Algorithm::Sha512 => Hasher::Sha512(sha512::Sha512::new()),
         }
     }
 
@@ -446,13 +441,13 @@ impl Hasher {
         }
     }
 
-    fn finish_hex(self) -> String {
-        match self {
+    fn finish_hex(self) -> io::Result<String> {
+        Ok(match self {
             Hasher::Md5(h) => to_hex(&h.finalize()),
             Hasher::Sha1(h) => to_hex(&h.finalize()),
             Hasher::Sha256(h) => to_hex(&h.finalize()),
-            Hasher::Sha512(h) => to_hex(h.finish().as_ref()),
-        }
+            Hasher::Sha512(h) => to_hex(&h.finalize().map_err(io::Error::other)?),
+        })
     }
 }
 
