@@ -133,6 +133,24 @@ macro_rules! step {
     };
 }
 
+/// One round: 16 steps with boolean function `$f`, starting at step
+/// `$first`; `i => $word` gives the message word of step `i`, and the shifts
+/// repeat every four steps.
+macro_rules! round {
+    ($f:ident, [$a:ident, $b:ident, $c:ident, $d:ident], $m:ident, $k:ident, $first:expr,
+     $i:ident => $word:expr, [$s0:expr, $s1:expr, $s2:expr, $s3:expr]) => {
+        let word = |$i: usize| $word;
+        let mut i = $first;
+        while i < $first + 16 {
+            step!($f, $a, $b, $c, $d, $m[word(i)], $k[i], $s0);
+            step!($f, $d, $a, $b, $c, $m[word(i + 1)], $k[i + 1], $s1);
+            step!($f, $c, $d, $a, $b, $m[word(i + 2)], $k[i + 2], $s2);
+            step!($f, $b, $c, $d, $a, $m[word(i + 3)], $k[i + 3], $s3);
+            i += 4;
+        }
+    };
+}
+
 /// Runs the compression function over `blocks` (a whole number of 64-byte
 /// blocks).
 fn compress(state: &mut [u32; 4], blocks: &[u8]) {
@@ -150,35 +168,10 @@ fn compress(state: &mut [u32; 4], blocks: &[u8]) {
         let (a0, b0, c0, d0) = (a, b, c, d);
         // Round 1 takes the message words in order; rounds 2 to 4 in the
         // orders 1 + 5i, 5 + 3i and 7i (mod 16) of RFC 1321.
-        let mut i = 0;
-        while i < 16 {
-            step!(F, a, b, c, d, m[i], k[i], 7);
-            step!(F, d, a, b, c, m[i + 1], k[i + 1], 12);
-            step!(F, c, d, a, b, m[i + 2], k[i + 2], 17);
-            step!(F, b, c, d, a, m[i + 3], k[i + 3], 22);
-            i += 4;
-        }
-        while i < 32 {
-            step!(G, a, b, c, d, m[(5 * i + 1) % 16], k[i], 5);
-            step!(G, d, a, b, c, m[(5 * i + 6) % 16], k[i + 1], 9);
-            step!(G, c, d, a, b, m[(5 * i + 11) % 16], k[i + 2], 14);
-            step!(G, b, c, d, a, m[(5 * i + 16) % 16], k[i + 3], 20);
-            i += 4;
-        }
-        while i < 48 {
-            step!(H, a, b, c, d, m[(3 * i + 5) % 16], k[i], 4);
-            step!(H, d, a, b, c, m[(3 * i + 8) % 16], k[i + 1], 11);
-            step!(H, c, d, a, b, m[(3 * i + 11) % 16], k[i + 2], 16);
-            step!(H, b, c, d, a, m[(3 * i + 14) % 16], k[i + 3], 23);
-            i += 4;
-        }
-        while i < 64 {
-            step!(I, a, b, c, d, m[(7 * i) % 16], k[i], 6);
-            step!(I, d, a, b, c, m[(7 * i + 7) % 16], k[i + 1], 10);
-            step!(I, c, d, a, b, m[(7 * i + 14) % 16], k[i + 2], 15);
-            step!(I, b, c, d, a, m[(7 * i + 21) % 16], k[i + 3], 21);
-            i += 4;
-        }
+        round!(F, [a, b, c, d], m, k, 0, i => i, [7, 12, 17, 22]);
+        round!(G, [a, b, c, d], m, k, 16, i => (5 * i + 1) % 16, [5, 9, 14, 20]);
+        round!(H, [a, b, c, d], m, k, 32, i => (3 * i + 5) % 16, [4, 11, 16, 23]);
+        round!(I, [a, b, c, d], m, k, 48, i => (7 * i) % 16, [6, 10, 15, 21]);
         a = a.wrapping_add(a0);
         b = b.wrapping_add(b0);
         c = c.wrapping_add(c0);
