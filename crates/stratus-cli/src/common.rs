@@ -18,7 +18,8 @@ Exit codes:
   1    invalid document (XML, schema, constraint or RDF rule; no signature)
   2    usage error (bad option or value, missing argument)
   3    signature does not verify, or endorser disagrees with certificate
-  4    signer not trusted (no chain to an anchor, revoked, expired)
+  4    signer not trusted (no chain to an anchor, revoked, expired,
+       outside its CA's namespace)
   255  other error (unreadable file, corrupt image, missing qemu-img,
        unusable key or certificate)";
 
@@ -65,7 +66,8 @@ pub struct TrustArgs {
     /// Trust the CA certificates in FILE (PEM or DER; repeatable)
     #[arg(long = "ca", value_name = "FILE")]
     pub ca: Vec<PathBuf>,
-    /// Trust an IGTF-style CA directory: *.pem or <hash>.0 anchors, <hash>.r0 CRLs
+    /// Trust an IGTF-style CA directory: *.pem or <hash>.0 anchors, <hash>.r0 CRLs, and the
+    /// <hash>.namespaces or <hash>.signing_policy limits on the subjects each CA may certify
     #[arg(long = "trust-dir", value_name = "DIR")]
     pub trust_dir: Vec<PathBuf>,
     /// Check revocation against the CRLs in FILE (PEM or DER; repeatable)

@@ -55,6 +55,54 @@ pub fn rfc2253(name: &X509Name<'_>) -> String {
     out
 }
 
+/// The name in OpenSSL's one-line "slash" form, as grid tools and IGTF
+/// policy files write it: `/C=CH/O=CERN/CN=Jane Doe`.
+///
+/// RDNs in DER order, each introduced by `/`; the values of a multi-valued
+/// RDN joined by `+`; OpenSSL's short names (`emailAddress` included) or the
+/// dotted OID; string values as they are, other values as `#` and the hex
+/// of their DER encoding.
+pub fn openssl_slash(name: &X509Name<'_>) -> String {
+    let mut out = String::new();
+    for rdn in name.iter_rdn() {
+        out.push('/');
+        for (j, ava) in rdn.iter().enumerate() {
+            if j > 0 {
+                out.push('+');
+            }
+            let oid = ava.attr_type().to_id_string();
+            out.push_str(openssl_short_name(&oid).unwrap_or(&oid));
+            out.push('=');
+            match decode_string(ava.attr_value()) {
+                Some(text) => out.push_str(&text),
+                None => push_hex(&mut out, ava.attr_value()),
+            }
+        }
+    }
+    out
+}
+
+/// OpenSSL's short name of an attribute type, for the usual ones.
+fn openssl_short_name(dotted_oid: &str) -> Option<&'static str> {
+    Some(match dotted_oid {
+        "2.5.4.3" => "CN",
+        "2.5.4.4" => "SN",
+        "2.5.4.5" => "serialNumber",
+        "2.5.4.6" => "C",
+        "2.5.4.7" => "L",
+        "2.5.4.8" => "ST",
+        "2.5.4.9" => "street",
+        "2.5.4.10" => "O",
+        "2.5.4.11" => "OU",
+        "2.5.4.12" => "title",
+        "2.5.4.42" => "GN",
+        "0.9.2342.19200300.100.1.25" => "DC",
+        "0.9.2342.19200300.100.1.1" => "UID",
+        EMAIL_ADDRESS_OID => "emailAddress",
+        _ => return None,
+    })
+}
+
 /// The certificate's e-mail as the legacy tools found it: the first
 /// rfc822Name of the subjectAltName extension, in extension order.
 ///

@@ -20,6 +20,7 @@ pub mod identifier;
 pub mod image;
 pub mod input;
 pub mod manifest;
+pub mod namespaces;
 pub mod trust;
 pub mod validate;
 pub mod xml;

@@ -9,8 +9,13 @@
 //! certificates with none, or with client authentication (grid user
 //! certificates), code signing, e-mail protection or any purpose are
 //! accepted; a key usage, when present, must allow signatures.
+//!
+//! A `--trust-dir` may also carry IGTF namespace policies, which limit the
+//! subject names each CA may certify; every certificate of the verified
+//! chain must respect its issuer's ([`crate::namespaces`]).
 
 use crate::clock::{self, Timestamp};
+use crate::namespaces::{Format, Namespaces};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{
     alg_id, AlgorithmIdentifier, CertificateDer, CertificateRevocationListDer, InvalidSignature,
@@ -48,6 +53,9 @@ pub enum TrustError {
     Expired(String),
     /// The signer's certificate (or one in its chain) is not valid yet.
     NotYetValid(String),
+    /// A certificate of the chain names a subject its issuer may not
+    /// certify (the IGTF namespace policy of a `--trust-dir`).
+    OutsideNamespace(crate::namespaces::Violation),
 }
 
 impl fmt::Display for TrustError {
@@ -57,6 +65,9 @@ impl fmt::Display for TrustError {
             TrustError::BadFile { path, reason } => write!(f, "{}: {reason}", path.display()),
             TrustError::Untrusted(detail) => write!(f, "signer not trusted: {detail}"),
             TrustError::Revoked => f.write_str("signer not trusted: certificate revoked"),
+            TrustError::OutsideNamespace(violation) => {
+                write!(f, "signer not trusted: {violation}")
+            }
             TrustError::Expired(detail) => {
                 write!(f, "signer not trusted: certificate expired ({detail})")
             }
@@ -77,6 +88,7 @@ impl std::error::Error for TrustError {}
 pub struct TrustStore {
     anchors: Vec<CertificateDer<'static>>,
     crls: Vec<LoadedCrl>,
+    namespaces: Namespaces,
 }
 
 /// A CRL with what is needed to keep only the newest one per issuer.
@@ -123,6 +135,11 @@ impl TrustStore {
     /// The number of CRLs.
     pub fn crl_count(&self) -> usize {
         self.crls.len()
+    }
+
+    /// Whether any namespace policy was loaded.
+    pub fn has_namespace_policies(&self) -> bool {
+        !self.namespaces.is_empty()
     }
 
     /// Add the CA certificates of a PEM (or DER) file as anchors (`--ca`).
@@ -182,8 +199,10 @@ impl TrustStore {
     }
 
     /// Add an IGTF-style CA directory (`--trust-dir`): anchors from `*.pem`
-    /// and `<hash>.N` files, CRLs from `<hash>.rN` files. Other files (the
-    /// `.info`, `.namespaces`, `.signing_policy` of IGTF bundles) are ignored.
+    /// and `<hash>.N` files, CRLs from `<hash>.rN` files, and the namespace
+    /// policies of `<hash>.namespaces` and `<hash>.signing_policy` files
+    /// (see [`crate::namespaces`]). Other files (`.info`, `.crl_url`) are
+    /// ignored.
     pub fn add_trust_dir(&mut self, dir: &Path) -> Result<(), TrustError> {
         let io = |source| TrustError::Io {
             path: dir.to_path_buf(),
@@ -195,10 +214,12 @@ impl TrustStore {
             .collect();
         paths.sort();
         let before = self.anchors.len();
-        for path in paths {
-            match classify(&path) {
-                Some(TrustFile::Anchor) => self.add_ca_file(&path)?,
-                Some(TrustFile::Crl) => self.add_crl_file(&path)?,
+        for path in &paths {
+            match classify(path) {
+                Some(TrustFile::Anchor) => self.add_ca_file(path)?,
+                Some(TrustFile::Crl) => self.add_crl_file(path)?,
+                Some(TrustFile::Namespaces) => self.add_policy_file(path, Format::EuGridPma)?,
+                Some(TrustFile::SigningPolicy) => self.add_policy_file(path, Format::Globus)?,
                 None => {}
             }
         }
@@ -209,6 +230,26 @@ impl TrustStore {
             });
         }
         Ok(())
+    }
+
+    /// Add a namespace policy file; `SELF` in a `.namespaces` file names the
+    /// subject of the `<hash>.0` certificate beside it.
+    fn add_policy_file(&mut self, path: &Path, format: Format) -> Result<(), TrustError> {
+        let bytes = read(path)?;
+        let bad = |reason: String| TrustError::BadFile {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let text = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
+        let result = match format {
+            Format::EuGridPma => {
+                let self_dn = sibling_ca_subject(path);
+                self.namespaces
+                    .add_namespaces(path, &text, self_dn.as_deref())
+            }
+            Format::Globus => self.namespaces.add_signing_policy(path, &text),
+        };
+        result.map_err(|e| bad(e.to_string()))
     }
 
     /// Check that `leaf` chains to an anchor through `intermediates`, that
@@ -247,17 +288,39 @@ impl TrustStore {
             });
         let seconds = u64::try_from(at).unwrap_or(0);
         let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(seconds));
-        cert.verify_for_usage(
-            SIGNATURE_ALGORITHMS,
-            &anchors,
-            intermediates,
-            time,
-            SigningPurposes,
-            revocation,
-            None,
-        )
-        .map_err(|e| describe(e, at))?;
-        check_key_usage(leaf)
+        let path = cert
+            .verify_for_usage(
+                SIGNATURE_ALGORITHMS,
+                &anchors,
+                intermediates,
+                time,
+                SigningPurposes,
+                revocation,
+                None,
+            )
+            .map_err(|e| describe(e, at))?;
+        check_key_usage(leaf)?;
+        let chain = std::iter::once(path.end_entity().der())
+            .chain(path.intermediate_certificates().map(|c| c.der()));
+        for der in chain {
+            self.check_namespace(&der)?;
+        }
+        Ok(())
+    }
+
+    /// The issuer of a certificate of the verified chain may certify its
+    /// subject (a CA without a namespace policy constrains nothing).
+    fn check_namespace(&self, der: &CertificateDer<'_>) -> Result<(), TrustError> {
+        if self.namespaces.is_empty() {
+            return Ok(());
+        }
+        let (_, cert) = x509_parser::parse_x509_certificate(der)
+            .map_err(|e| TrustError::Untrusted(format!("unusable certificate: {e}")))?;
+        let issuer = crate::dn::openssl_slash(cert.issuer());
+        let subject = crate::dn::openssl_slash(cert.subject());
+        self.namespaces
+            .check(&issuer, &subject)
+            .map_err(TrustError::OutsideNamespace)
     }
 }
 
@@ -286,19 +349,34 @@ fn describe(error: webpki::Error, at: Timestamp) -> TrustError {
 enum TrustFile {
     Anchor,
     Crl,
+    Namespaces,
+    SigningPolicy,
 }
 
-/// `*.pem`, `<hash>.N` are anchors; `<hash>.rN` are CRLs.
+/// `*.pem`, `<hash>.N` are anchors; `<hash>.rN` are CRLs;
+/// `<hash>.namespaces` and `<hash>.signing_policy` are namespace policies.
 fn classify(path: &Path) -> Option<TrustFile> {
     let extension = path.extension()?.to_str()?;
-    if extension == "pem" {
-        return Some(TrustFile::Anchor);
+    match extension {
+        "pem" => return Some(TrustFile::Anchor),
+        "namespaces" => return Some(TrustFile::Namespaces),
+        "signing_policy" => return Some(TrustFile::SigningPolicy),
+        _ => {}
     }
     if !extension.is_empty() && extension.bytes().all(|b| b.is_ascii_digit()) {
         return Some(TrustFile::Anchor);
     }
     let digits = extension.strip_prefix('r')?;
     (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(TrustFile::Crl)
+}
+
+/// The subject (slash form) of the `<hash>.0` CA certificate beside a
+/// `<hash>.namespaces` file, if there is one.
+fn sibling_ca_subject(policy: &Path) -> Option<String> {
+    let bytes = std::fs::read(policy.with_extension("0")).ok()?;
+    let der = parse_certificates(&bytes).into_iter().next()?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).ok()?;
+    Some(crate::dn::openssl_slash(cert.subject()))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, TrustError> {

@@ -390,3 +390,33 @@ fn hand_built_names() {
     // escape, an escaped special character at the end is not doubled.
     assert_eq!(render(&name(&[(CN, tlv(0x0c, b"a+"))])), "CN=a\\+");
 }
+
+/// The slash form is OpenSSL's own one-line form of the name, as IGTF
+/// policy files write names: checked against `openssl x509 -subject
+/// -nameopt compat` on a grid-style name with DC and emailAddress parts.
+#[test]
+fn openssl_slash_form_matches_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    let subject =
+        "/DC=org/DC=example/C=EU/O=Grid Org/OU=Unit A/CN=Jane Doe/emailAddress=jane@example.org";
+    openssl(
+        dir.path(),
+        &[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-subj",
+            subject, "-days", "2", "-out", "cert.pem",
+        ],
+    );
+    let der = openssl(dir.path(), &["x509", "-in", "cert.pem", "-outform", "DER"]);
+    let printed = openssl(
+        dir.path(),
+        &[
+            "x509", "-in", "cert.pem", "-noout", "-subject", "-nameopt", "compat",
+        ],
+    );
+    let printed = String::from_utf8(printed).unwrap();
+    let printed = printed.trim().strip_prefix("subject=").unwrap();
+    let cert = parse(&der);
+    let ours = stratus_core::dn::openssl_slash(cert.subject());
+    assert_eq!(ours, printed);
+    assert_eq!(ours, subject);
+}

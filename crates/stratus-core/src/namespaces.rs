@@ -1,0 +1,608 @@
+//! IGTF namespace constraints: which subject names each CA may issue.
+//!
+//! A grid CA directory (`/etc/grid-security/certificates`, what
+//! `--trust-dir` reads) carries, beside each CA certificate `<hash>.0`, the
+//! relying party's limits on the names that CA may certify, in one or both
+//! of two formats:
+//!
+//! - `<hash>.namespaces`, the EUGridPMA format: statements
+//!   `TO Issuer "<DN>" PERMIT Subject "<regex>"` (or `DENY`), where the
+//!   issuer may be `SELF`, the CA of the same hash. Keywords are not case
+//!   sensitive, `#` starts a comment and a backslash continues a line.
+//! - `<hash>.signing_policy`, the Globus format: blocks of
+//!   `access_id_CA X509 '<DN>'`, `pos_rights globus CA:sign` and
+//!   `cond_subjects globus '"<glob>" ...'`, where `*` matches any text and
+//!   `?` one character.
+//!
+//! Names are in OpenSSL's slash form (`/C=CH/O=CERN/CN=Jane Doe`, see
+//! [`crate::dn::openssl_slash`]). For a certificate issued by a CA with a
+//! policy, the EUGridPMA statements are used when there are any for that
+//! CA, the Globus ones otherwise: the subject must match no `DENY` and at
+//! least one `PERMIT` (every Globus pattern permits). A CA without a policy
+//! constrains nothing. Patterns match the whole subject and, like issuer
+//! names, ignore ASCII case, as grid middleware compares them.
+
+use regex::{Regex, RegexBuilder};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The two policy file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `<hash>.namespaces` (EUGridPMA).
+    EuGridPma,
+    /// `<hash>.signing_policy` (Globus).
+    Globus,
+}
+
+/// One `PERMIT` or `DENY` of a policy.
+#[derive(Debug)]
+struct Rule {
+    permit: bool,
+    pattern: Regex,
+    /// The pattern as the file wrote it, for messages.
+    text: String,
+}
+
+/// The rules a file gives for one issuer.
+#[derive(Debug)]
+struct Policy {
+    /// The issuer, normalized ([`normalize_dn`]).
+    issuer: String,
+    format: Format,
+    rules: Vec<Rule>,
+    source: PathBuf,
+}
+
+/// The namespace policies of the CA directories given.
+#[derive(Debug, Default)]
+pub struct Namespaces {
+    policies: Vec<Policy>,
+}
+
+/// A certificate whose subject its issuer may not certify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The certificate's subject.
+    pub subject: String,
+    /// Its issuer.
+    pub issuer: String,
+    /// The policy file that refuses it.
+    pub source: PathBuf,
+    /// The `DENY` pattern it matched, if one did (otherwise it matched no
+    /// `PERMIT`).
+    pub denied_by: Option<String>,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "subject '{}' is outside the namespace of its issuer '{}' ({}",
+            self.subject,
+            self.issuer,
+            self.source.display()
+        )?;
+        match &self.denied_by {
+            Some(pattern) => write!(f, ": denied by \"{pattern}\")"),
+            None => f.write_str(": no PERMIT matches)"),
+        }
+    }
+}
+
+/// A policy file that cannot be read as its format says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicySyntaxError {
+    /// The line (1-based) where the problem is.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for PolicySyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for PolicySyntaxError {}
+
+impl Namespaces {
+    /// Whether no policy has been loaded.
+    pub fn is_empty(&self) -> bool {
+        self.policies.is_empty()
+    }
+
+    /// Adds the statements of a `.namespaces` file; `self_dn` is the
+    /// subject of the CA of the same hash, which `SELF` names.
+    pub fn add_namespaces(
+        &mut self,
+        source: &Path,
+        text: &str,
+        self_dn: Option<&str>,
+    ) -> Result<(), PolicySyntaxError> {
+        for statement in parse_namespaces(text, self_dn)? {
+            let rule = Rule {
+                permit: statement.permit,
+                pattern: compile(&statement.pattern, statement.line)?,
+                text: statement.pattern,
+            };
+            self.add_rule(&statement.issuer, Format::EuGridPma, rule, source);
+        }
+        Ok(())
+    }
+
+    /// Adds the blocks of a `.signing_policy` file.
+    pub fn add_signing_policy(
+        &mut self,
+        source: &Path,
+        text: &str,
+    ) -> Result<(), PolicySyntaxError> {
+        for block in parse_signing_policy(text)? {
+            for glob in block.subjects {
+                let rule = Rule {
+                    permit: true,
+                    pattern: compile(&glob_to_regex(&glob), block.line)?,
+                    text: glob,
+                };
+                self.add_rule(&block.issuer, Format::Globus, rule, source);
+            }
+        }
+        Ok(())
+    }
+
+    fn add_rule(&mut self, issuer: &str, format: Format, rule: Rule, source: &Path) {
+        let issuer = normalize_dn(issuer);
+        let existing = self
+            .policies
+            .iter_mut()
+            .find(|p| p.issuer == issuer && p.format == format && p.source == source);
+        match existing {
+            Some(policy) => policy.rules.push(rule),
+            None => self.policies.push(Policy {
+                issuer,
+                format,
+                rules: vec![rule],
+                source: source.to_path_buf(),
+            }),
+        }
+    }
+
+    /// Whether `issuer` may certify `subject` (both in slash form).
+    pub fn check(&self, issuer: &str, subject: &str) -> Result<(), Violation> {
+        let issuer_key = normalize_dn(issuer);
+        let of_format = |format: Format| -> Vec<&Policy> {
+            self.policies
+                .iter()
+                .filter(|p| p.issuer == issuer_key && p.format == format)
+                .collect()
+        };
+        let mut policies = of_format(Format::EuGridPma);
+        if policies.is_empty() {
+            policies = of_format(Format::Globus);
+        }
+        let Some(first) = policies.first() else {
+            return Ok(());
+        };
+        let violation = |source: &Path, denied_by: Option<String>| Violation {
+            subject: subject.to_string(),
+            issuer: issuer.to_string(),
+            source: source.to_path_buf(),
+            denied_by,
+        };
+        let rules = policies
+            .iter()
+            .flat_map(|p| p.rules.iter().map(move |r| (p, r)));
+        for (policy, rule) in rules.clone() {
+            if !rule.permit && rule.pattern.is_match(subject) {
+                return Err(violation(&policy.source, Some(rule.text.clone())));
+            }
+        }
+        if rules
+            .clone()
+            .any(|(_, rule)| rule.permit && rule.pattern.is_match(subject))
+        {
+            return Ok(());
+        }
+        Err(violation(&first.source, None))
+    }
+}
+
+/// A DN for comparison: ASCII lower case, with the old spellings of the
+/// e-mail and user-id keywords replaced by the current ones.
+fn normalize_dn(dn: &str) -> String {
+    let lower = dn.trim().to_ascii_lowercase();
+    let mut out = String::with_capacity(lower.len());
+    for (i, component) in lower.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        let renamed = [
+            ("email=", "emailaddress="),
+            ("e=", "emailaddress="),
+            ("userid=", "uid="),
+        ]
+        .iter()
+        .find_map(|(old, new)| {
+            component
+                .strip_prefix(old)
+                .map(|rest| format!("{new}{rest}"))
+        });
+        out.push_str(renamed.as_deref().unwrap_or(component));
+    }
+    out
+}
+
+/// A pattern matching the whole subject, ignoring ASCII case.
+fn compile(pattern: &str, line: usize) -> Result<Regex, PolicySyntaxError> {
+    RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .case_insensitive(true)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| PolicySyntaxError {
+            line,
+            message: format!("bad pattern \"{pattern}\": {e}"),
+        })
+}
+
+/// A Globus glob as a regular expression: `*` any text, `?` one character.
+fn glob_to_regex(glob: &str) -> String {
+    let mut out = String::with_capacity(glob.len() * 2);
+    for c in glob.chars() {
+        match c {
+            '*' => out.push_str(".*"),
+            '?' => out.push('.'),
+            other => out.push_str(&regex::escape(other.encode_utf8(&mut [0; 4]))),
+        }
+    }
+    out
+}
+
+/// One `TO Issuer ... PERMIT|DENY Subject ...` statement.
+#[derive(Debug, PartialEq, Eq)]
+struct Statement {
+    issuer: String,
+    permit: bool,
+    pattern: String,
+    line: usize,
+}
+
+/// A word or a quoted string of a `.namespaces` file, with its line.
+#[derive(Debug, PartialEq, Eq)]
+enum Token {
+    Word(String, usize),
+    Quoted(String, usize),
+}
+
+impl Token {
+    fn line(&self) -> usize {
+        match self {
+            Token::Word(_, line) | Token::Quoted(_, line) => *line,
+        }
+    }
+}
+
+/// Splits a `.namespaces` file into words and quoted strings: `#` starts a
+/// comment outside quotes, and a backslash at the end of a line joins it
+/// to the next.
+fn tokenize(text: &str) -> Result<Vec<Token>, PolicySyntaxError> {
+    let mut tokens = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        let mut chars = raw
+            .trim_end()
+            .strip_suffix('\\')
+            .unwrap_or(raw)
+            .chars()
+            .peekable();
+        while let Some(&c) = chars.peek() {
+            if c.is_whitespace() {
+                chars.next();
+            } else if c == '#' {
+                break;
+            } else if c == '"' {
+                chars.next();
+                let mut value = String::new();
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some(other) => value.push(other),
+                        None => {
+                            return Err(PolicySyntaxError {
+                                line,
+                                message: "a quoted string does not end on its line".into(),
+                            })
+                        }
+                    }
+                }
+                tokens.push(Token::Quoted(value, line));
+            } else {
+                let mut word = String::new();
+                while let Some(&c) = chars.peek() {
+                    if c.is_whitespace() || c == '"' || c == '#' {
+                        break;
+                    }
+                    word.push(c);
+                    chars.next();
+                }
+                tokens.push(Token::Word(word, line));
+            }
+        }
+    }
+    Ok(tokens)
+}
+
+/// The statements of a `.namespaces` file.
+fn parse_namespaces(
+    text: &str,
+    self_dn: Option<&str>,
+) -> Result<Vec<Statement>, PolicySyntaxError> {
+    let tokens = tokenize(text)?;
+    let last_line = tokens.last().map_or(1, Token::line);
+    let mut tokens = tokens.into_iter();
+    let mut statements = Vec::new();
+    let expected = |what: &str, token: Option<&Token>| PolicySyntaxError {
+        line: token.map_or(last_line, Token::line),
+        message: match token {
+            Some(Token::Word(word, _)) => format!("expected {what}, found '{word}'"),
+            Some(Token::Quoted(value, _)) => format!("expected {what}, found \"{value}\""),
+            None => format!("expected {what}, found the end of the file"),
+        },
+    };
+    let keyword = |token: Option<Token>, word: &str| match token {
+        Some(Token::Word(w, _)) if w.eq_ignore_ascii_case(word) => Ok(()),
+        other => Err(expected(word, other.as_ref())),
+    };
+    while let Some(first) = tokens.next() {
+        let line = first.line();
+        keyword(Some(first), "TO")?;
+        keyword(tokens.next(), "Issuer")?;
+        let issuer = match tokens.next() {
+            Some(Token::Quoted(dn, _)) => dn,
+            Some(Token::Word(w, l)) if w.eq_ignore_ascii_case("SELF") => {
+                self_dn.map(str::to_string).ok_or(PolicySyntaxError {
+                    line: l,
+                    message: "SELF, but no CA certificate of the same hash".into(),
+                })?
+            }
+            other => return Err(expected("a quoted issuer name or SELF", other.as_ref())),
+        };
+        let permit = match tokens.next() {
+            Some(Token::Word(w, _)) if w.eq_ignore_ascii_case("PERMIT") => true,
+            Some(Token::Word(w, _)) if w.eq_ignore_ascii_case("DENY") => false,
+            other => return Err(expected("PERMIT or DENY", other.as_ref())),
+        };
+        keyword(tokens.next(), "Subject")?;
+        let pattern = match tokens.next() {
+            Some(Token::Quoted(pattern, _)) => pattern,
+            other => return Err(expected("a quoted subject pattern", other.as_ref())),
+        };
+        statements.push(Statement {
+            issuer,
+            permit,
+            pattern,
+            line,
+        });
+    }
+    Ok(statements)
+}
+
+/// One `access_id_CA` block of a `.signing_policy` file.
+#[derive(Debug, PartialEq, Eq)]
+struct SigningBlock {
+    issuer: String,
+    subjects: Vec<String>,
+    line: usize,
+}
+
+/// The `access_id_CA` blocks of a `.signing_policy` file. Each must be
+/// followed by `pos_rights globus CA:sign` and `cond_subjects globus
+/// '"<glob>" ...'` (the outer single quotes may be left out).
+fn parse_signing_policy(text: &str) -> Result<Vec<SigningBlock>, PolicySyntaxError> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
+    let mut blocks = Vec::new();
+    while let Some((line, text)) = lines.next() {
+        let Some(rest) = text.strip_prefix("access_id_CA") else {
+            continue;
+        };
+        let issuer = rest
+            .trim()
+            .strip_prefix("X509")
+            .map(|dn| unquote(dn.trim(), '\''))
+            .filter(|dn| !dn.is_empty())
+            .ok_or_else(|| PolicySyntaxError {
+                line,
+                message: "expected access_id_CA X509 '<CA name>'".into(),
+            })?;
+        let mut next_line = |what: &str| {
+            lines.next().ok_or(PolicySyntaxError {
+                line,
+                message: format!("expected {what} after access_id_CA"),
+            })
+        };
+        let (rights_line, rights) = next_line("pos_rights globus CA:sign")?;
+        if rights.split_whitespace().collect::<Vec<_>>() != ["pos_rights", "globus", "CA:sign"] {
+            return Err(PolicySyntaxError {
+                line: rights_line,
+                message: format!("expected pos_rights globus CA:sign, found '{rights}'"),
+            });
+        }
+        let (subjects_line, subjects) = next_line("cond_subjects globus '\"...\"'")?;
+        let list = subjects
+            .strip_prefix("cond_subjects")
+            .map(str::trim)
+            .and_then(|rest| rest.strip_prefix("globus"))
+            .ok_or_else(|| PolicySyntaxError {
+                line: subjects_line,
+                message: format!("expected cond_subjects globus '\"...\"', found '{subjects}'"),
+            })?;
+        let subjects = quoted_list(unquote(list.trim(), '\''));
+        if subjects.is_empty() {
+            return Err(PolicySyntaxError {
+                line: subjects_line,
+                message: "cond_subjects names no subject pattern".into(),
+            });
+        }
+        blocks.push(SigningBlock {
+            issuer,
+            subjects,
+            line: subjects_line,
+        });
+    }
+    Ok(blocks)
+}
+
+/// `text` without one pair of surrounding `quote` characters, if it has them.
+fn unquote(text: &str, quote: char) -> String {
+    text.strip_prefix(quote)
+        .and_then(|t| t.strip_suffix(quote))
+        .unwrap_or(text)
+        .to_string()
+}
+
+/// The double-quoted strings of a list (`"a" "b"`), or its words when it
+/// has no quotes.
+fn quoted_list(text: String) -> Vec<String> {
+    if !text.contains('"') {
+        return text.split_whitespace().map(str::to_string).collect();
+    }
+    text.split('"')
+        .enumerate()
+        .filter(|(i, part)| i % 2 == 1 && !part.is_empty())
+        .map(|(_, part)| part.to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CA: &str = "/C=XX/O=Demo Grid/CN=Demo CA";
+
+    fn namespaces(text: &str) -> Namespaces {
+        let mut ns = Namespaces::default();
+        ns.add_namespaces(Path::new("abcd1234.namespaces"), text, Some(CA))
+            .unwrap();
+        ns
+    }
+
+    #[test]
+    fn permit_and_deny() {
+        let ns = namespaces(
+            "# comment\n\
+             TO Issuer \"/C=XX/O=Demo Grid/CN=Demo CA\" \\\n\
+             \x20 PERMIT Subject \"/C=XX/O=Demo Grid/.*\"\n\
+             to issuer SELF deny subject \"/C=XX/O=Demo Grid/CN=Mallory.*\" # no\n",
+        );
+        assert!(ns.check(CA, "/C=XX/O=Demo Grid/CN=Jane").is_ok());
+        assert!(ns.check(CA, "/c=xx/o=demo grid/CN=Jane").is_ok());
+        let outside = ns.check(CA, "/C=YY/O=Other/CN=Jane").unwrap_err();
+        assert_eq!(outside.denied_by, None);
+        assert!(
+            outside.to_string().contains("no PERMIT matches"),
+            "{outside}"
+        );
+        let denied = ns.check(CA, "/C=XX/O=Demo Grid/CN=Mallory M").unwrap_err();
+        assert_eq!(
+            denied.denied_by.as_deref(),
+            Some("/C=XX/O=Demo Grid/CN=Mallory.*")
+        );
+        // Another CA has no policy here: nothing is constrained.
+        assert!(ns.check("/CN=Other CA", "/C=YY/CN=Anyone").is_ok());
+    }
+
+    #[test]
+    fn patterns_match_the_whole_subject() {
+        let ns = namespaces("TO Issuer SELF PERMIT Subject \"/C=XX/O=Demo Grid/CN=Jane\"");
+        assert!(ns.check(CA, "/C=XX/O=Demo Grid/CN=Jane").is_ok());
+        assert!(ns.check(CA, "/C=XX/O=Demo Grid/CN=Jane/CN=proxy").is_err());
+        assert!(ns.check(CA, "/DC=evil/C=XX/O=Demo Grid/CN=Jane").is_err());
+    }
+
+    #[test]
+    fn issuer_spellings_are_normalized() {
+        let ns = namespaces(
+            "TO Issuer \"/C=XX/CN=Mail CA/Email=ca@example.org\" PERMIT Subject \"/C=XX/.*\"",
+        );
+        let issuer = "/C=XX/CN=Mail CA/emailAddress=ca@example.org";
+        assert!(ns.check(issuer, "/C=YY/CN=x").is_err());
+        assert!(ns.check(issuer, "/C=XX/CN=x").is_ok());
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let mut ns = Namespaces::default();
+        let path = Path::new("x.namespaces");
+        let cases = [
+            (
+                "TO Issuer \"/CN=A\" ALLOW Subject \"/.*\"",
+                1,
+                "expected PERMIT or DENY, found 'ALLOW'",
+            ),
+            (
+                "\n\nTO Issuer \"/CN=A\" PERMIT Subject",
+                3,
+                "expected a quoted subject pattern, found the end of the file",
+            ),
+            (
+                "TO Issuer \"/CN=A",
+                1,
+                "a quoted string does not end on its line",
+            ),
+            ("FROM Issuer", 1, "expected TO, found 'FROM'"),
+            (
+                "TO Issuer \"/CN=A\" PERMIT Subject \"/CN=(\"",
+                1,
+                "bad pattern",
+            ),
+        ];
+        for (text, line, message) in cases {
+            let error = ns.add_namespaces(path, text, None).unwrap_err();
+            assert_eq!(error.line, line, "{text}: {error}");
+            assert!(error.message.contains(message), "{text}: {error}");
+        }
+        let error = ns
+            .add_namespaces(path, "TO Issuer SELF PERMIT Subject \"/.*\"", None)
+            .unwrap_err();
+        assert!(error.message.contains("SELF"), "{error}");
+    }
+
+    #[test]
+    fn signing_policy_globs() {
+        let mut ns = Namespaces::default();
+        let text = "# EACL\n\
+                    access_id_CA   X509   '/C=XX/O=Demo Grid/CN=Demo CA'\n\
+                    pos_rights     globus CA:sign\n\
+                    cond_subjects  globus '\"/C=XX/O=Demo Grid/*\" \"/DC=org/DC=demo/CN=host?\"'\n";
+        ns.add_signing_policy(Path::new("abcd1234.signing_policy"), text)
+            .unwrap();
+        assert!(ns.check(CA, "/C=XX/O=Demo Grid/CN=Jane").is_ok());
+        assert!(ns.check(CA, "/DC=org/DC=demo/CN=host1").is_ok());
+        assert!(ns.check(CA, "/DC=org/DC=demo/CN=host12").is_err());
+        // A dot in a glob is a dot, not "any character".
+        assert!(ns.check(CA, "/C=XX/O=Demo GridX/CN=Jane").is_err());
+        let error = ns
+            .add_signing_policy(
+                Path::new("y.signing_policy"),
+                "access_id_CA X509 '/CN=A'\npos_rights globus CA:sign\n",
+            )
+            .unwrap_err();
+        assert!(error.message.contains("cond_subjects"), "{error}");
+    }
+
+    #[test]
+    fn namespaces_take_precedence_over_signing_policy() {
+        let mut ns = namespaces("TO Issuer SELF PERMIT Subject \"/C=XX/O=Demo Grid/.*\"");
+        let policy = "access_id_CA X509 '/C=XX/O=Demo Grid/CN=Demo CA'\n\
+                      pos_rights globus CA:sign\n\
+                      cond_subjects globus '\"/C=YY/*\"'\n";
+        ns.add_signing_policy(Path::new("abcd1234.signing_policy"), policy)
+            .unwrap();
+        assert!(ns.check(CA, "/C=XX/O=Demo Grid/CN=Jane").is_ok());
+        assert!(ns.check(CA, "/C=YY/CN=Jane").is_err());
+    }
+}
