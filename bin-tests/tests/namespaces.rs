@@ -14,44 +14,83 @@ use std::sync::OnceLock;
 const ROOT_SUBJECT: &str = "/C=EU/O=Namespace Grid/CN=Namespace Root";
 
 /// The CA, a user inside its namespace and one outside, each with a
-/// document signed by them.
+/// document signed by them; and a sub-CA inside the namespace, with a user
+/// inside and one outside.
 struct World {
     root: Vec<u8>,
+    sub_ca: Vec<u8>,
     inside: Vec<u8>,
     outside: Vec<u8>,
+    below_sub_ca_inside: Vec<u8>,
+    below_sub_ca_outside: Vec<u8>,
+}
+
+/// A document signed by a new user `subject` certified by `issuer`, with
+/// the chain `issuer_chain` (PEM, the issuer first) in KeyInfo.
+fn signed_by(
+    lab: &Lab,
+    issuer: &MiniCa,
+    issuer_chain: &[u8],
+    subject: &str,
+    email: &str,
+) -> Vec<u8> {
+    let key = new_rsa_key(2048);
+    let cert = issuer.issue(
+        &key,
+        subject,
+        &user_extensions(Some(&format!("email:{email}"))),
+        START,
+        END,
+    );
+    let pem = Pem {
+        key,
+        cert: [&cert[..], issuer_chain].concat(),
+    };
+    let (key, chain) = pem.write(lab, email);
+    lab.sign_ok(
+        &["--pem-cert", arg(&chain), "--pem-key", arg(&key)],
+        unsigned_doc(),
+    )
 }
 
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
         let root = MiniCa::new(ROOT_SUBJECT);
+        let sub = root.sub_ca("/C=EU/O=Namespace Grid/CN=Namespace Sub CA");
+        let sub_chain = [&sub.cert[..], &root.cert[..]].concat();
         let lab = Lab::new();
-        let sign_as = |subject: &str, email: &str| {
-            let key = new_rsa_key(2048);
-            let cert = root.issue(
-                &key,
-                subject,
-                &user_extensions(Some(&format!("email:{email}"))),
-                START,
-                END,
-            );
-            let pem = Pem {
-                key,
-                cert: [&cert[..], &root.cert[..]].concat(),
-            };
-            let (key, chain) = pem.write(&lab, email);
-            lab.sign_ok(
-                &["--pem-cert", arg(&chain), "--pem-key", arg(&key)],
-                unsigned_doc(),
-            )
-        };
         World {
-            inside: sign_as(
+            inside: signed_by(
+                &lab,
+                &root,
+                &root.cert,
                 "/C=EU/O=Namespace Grid/CN=Inside User",
                 "inside@example.org",
             ),
-            outside: sign_as("/C=XX/O=Elsewhere/CN=Outside User", "outside@example.org"),
+            outside: signed_by(
+                &lab,
+                &root,
+                &root.cert,
+                "/C=XX/O=Elsewhere/CN=Outside User",
+                "outside@example.org",
+            ),
+            below_sub_ca_inside: signed_by(
+                &lab,
+                &sub,
+                &sub_chain,
+                "/C=EU/O=Namespace Grid/CN=Sub User",
+                "sub@example.org",
+            ),
+            below_sub_ca_outside: signed_by(
+                &lab,
+                &sub,
+                &sub_chain,
+                "/C=XX/O=Elsewhere/CN=Outside User",
+                "victim@example.org",
+            ),
             root: root.cert.clone(),
+            sub_ca: sub.cert.clone(),
         }
     })
 }
@@ -61,13 +100,19 @@ fn world() -> &'static World {
 fn trust_dir(lab: &Lab, name: &str, policies: &[(&str, &str)]) -> PathBuf {
     let dir = lab.path(name);
     std::fs::create_dir(&dir).unwrap();
-    let root = lab.write(&format!("{name}-root.pem"), &world().root);
-    let hash = subject_hash(&root);
-    std::fs::copy(&root, dir.join(format!("{hash}.0"))).unwrap();
+    let hash = add_anchor(lab, &dir, &world().root);
     for (extension, text) in policies {
         std::fs::write(dir.join(format!("{hash}.{extension}")), text).unwrap();
     }
     dir
+}
+
+/// Adds `cert` (PEM) to a trust directory as `<hash>.0`; its hash.
+fn add_anchor(lab: &Lab, dir: &Path, cert: &[u8]) -> String {
+    let file = lab.write(&format!("anchor-{}.pem", cert.len()), cert);
+    let hash = subject_hash(&file);
+    std::fs::copy(&file, dir.join(format!("{hash}.0"))).unwrap();
+    hash
 }
 
 fn verdict(lab: &Lab, dir: &Path, doc: &[u8]) -> (i32, serde_json::Value) {
@@ -125,6 +170,30 @@ fn a_namespaces_file_limits_what_its_ca_may_certify() {
 }
 
 #[test]
+fn a_sub_ca_does_not_escape_its_parents_namespace() {
+    let lab = Lab::new();
+    let world = world();
+    let dir = trust_dir(&lab, "sub-ca", &[("namespaces", NAMESPACES)]);
+    assert_trusted(
+        &verdict(&lab, &dir, &world.below_sub_ca_inside),
+        "sub-CA user inside",
+    );
+    let escaped = verdict(&lab, &dir, &world.below_sub_ca_outside);
+    assert_outside(&escaped, "sub-CA user outside");
+    // The sub-CA trusted directly, as IGTF bundles ship intermediates: the
+    // chain stops there, and the root's policy still applies below it.
+    add_anchor(&lab, &dir, &world.sub_ca);
+    assert_trusted(
+        &verdict(&lab, &dir, &world.below_sub_ca_inside),
+        "sub-CA anchor, inside",
+    );
+    assert_outside(
+        &verdict(&lab, &dir, &world.below_sub_ca_outside),
+        "sub-CA anchor, outside",
+    );
+}
+
+#[test]
 fn self_and_deny_statements() {
     let lab = Lab::new();
     let world = world();
@@ -172,6 +241,24 @@ fn without_a_policy_nothing_is_constrained() {
     let world = world();
     let dir = trust_dir(&lab, "none", &[]);
     assert_trusted(&verdict(&lab, &dir, &world.outside), "no policy");
+}
+
+#[test]
+fn a_policy_about_another_ca_is_refused() {
+    let lab = Lab::new();
+    let world = world();
+    let typo = "TO Issuer \"/C=EU/O=Namespace Grid/CN=Namespace Rot\" PERMIT Subject \"/.*\"\n";
+    let dir = trust_dir(&lab, "typo", &[("namespaces", typo)]);
+    let file = lab.write("inside.xml", &world.inside);
+    let output = lab.validate(&["--trust-dir", arg(&dir), arg(&file)], b"");
+    assert_eq!(code(&output), 255, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!(
+            "line 1: no statement about its CA '{ROOT_SUBJECT}'"
+        )),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

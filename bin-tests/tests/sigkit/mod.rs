@@ -316,13 +316,38 @@ impl MiniCa {
         )
     }
 
-    fn new_with_key(key: &[u8], subject: &str, extensions: &str) -> MiniCa {
+    /// A CA certified by this one (an intermediate), with a fresh key.
+    #[allow(dead_code)] // not every test binary makes sub-CAs
+    pub fn sub_ca(&self, subject: &str) -> MiniCa {
+        let key = new_rsa_key(2048);
+        let cert = self.issue(
+            &key,
+            subject,
+            "basicConstraints = critical,CA:TRUE\n\
+             keyUsage = critical,keyCertSign,cRLSign\n\
+             subjectKeyIdentifier = hash\n",
+            START,
+            END,
+        );
+        let dir = Self::database(&key);
+        std::fs::write(dir.path().join("ca.pem"), &cert).unwrap();
+        MiniCa { dir, key, cert }
+    }
+
+    /// A fresh `openssl ca` database directory holding `key` as ca.key.
+    fn database(key: &[u8]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path();
         std::fs::write(path.join("ca.cnf"), CA_CONFIG).unwrap();
         std::fs::write(path.join("index.txt"), "").unwrap();
         std::fs::write(path.join("serial"), "1000\n").unwrap();
         std::fs::write(path.join("ca.key"), key).unwrap();
+        dir
+    }
+
+    fn new_with_key(key: &[u8], subject: &str, extensions: &str) -> MiniCa {
+        let dir = Self::database(key);
+        let path = dir.path();
         std::fs::write(path.join("ext.cnf"), format!("[ext]\n{extensions}")).unwrap();
         openssl(
             &[

@@ -56,12 +56,15 @@ pub fn rfc2253(name: &X509Name<'_>) -> String {
 }
 
 /// The name in OpenSSL's one-line "slash" form, as grid tools and IGTF
-/// policy files write it: `/C=CH/O=CERN/CN=Jane Doe`.
+/// policy files write it, byte for byte what `openssl x509 -subject
+/// -nameopt compat` prints: `/C=CH/O=CERN/CN=Jane Doe`.
 ///
 /// RDNs in DER order, each introduced by `/`; the values of a multi-valued
 /// RDN joined by `+`; OpenSSL's short names (`emailAddress` included) or the
-/// dotted OID; string values as they are, other values as `#` and the hex
-/// of their DER encoding.
+/// dotted OID. String values are their raw bytes, whatever the string type,
+/// with `/` and `+` escaped by a backslash and every byte outside printable
+/// ASCII written `\xHH`; other values are `#` and the hex of their DER
+/// encoding.
 pub fn openssl_slash(name: &X509Name<'_>) -> String {
     let mut out = String::new();
     for rdn in name.iter_rdn() {
@@ -73,13 +76,50 @@ pub fn openssl_slash(name: &X509Name<'_>) -> String {
             let oid = ava.attr_type().to_id_string();
             out.push_str(openssl_short_name(&oid).unwrap_or(&oid));
             out.push('=');
-            match decode_string(ava.attr_value()) {
-                Some(text) => out.push_str(&text),
-                None => push_hex(&mut out, ava.attr_value()),
+            let value = ava.attr_value();
+            if is_string_type(value) {
+                push_openssl_escaped(&mut out, value.data);
+            } else {
+                push_hex(&mut out, value);
             }
         }
     }
     out
+}
+
+/// Whether a value is one of the ASN.1 string types, printed as raw bytes.
+fn is_string_type(value: &Any<'_>) -> bool {
+    value.class() == Class::Universal
+        && !value.header.is_constructed()
+        && matches!(
+            value.tag(),
+            Tag::Utf8String
+                | Tag::PrintableString
+                | Tag::TeletexString
+                | Tag::Ia5String
+                | Tag::VisibleString
+                | Tag::NumericString
+                | Tag::GeneralString
+                | Tag::BmpString
+                | Tag::UniversalString
+                | Tag::VideotexString
+                | Tag::GraphicString
+        )
+}
+
+/// Appends raw value bytes as OpenSSL's compat form does: `\/` and `\+`,
+/// and `\xHH` (upper case) for bytes outside printable ASCII.
+fn push_openssl_escaped(out: &mut String, bytes: &[u8]) {
+    for &byte in bytes {
+        match byte {
+            b'/' | b'+' => {
+                out.push('\\');
+                out.push(char::from(byte));
+            }
+            0x20..=0x7e => out.push(char::from(byte)),
+            _ => out.push_str(&format!("\\x{byte:02X}")),
+        }
+    }
 }
 
 /// OpenSSL's short name of an attribute type, for the usual ones.
@@ -95,7 +135,17 @@ fn openssl_short_name(dotted_oid: &str) -> Option<&'static str> {
         "2.5.4.10" => "O",
         "2.5.4.11" => "OU",
         "2.5.4.12" => "title",
+        "2.5.4.13" => "description",
+        "2.5.4.15" => "businessCategory",
+        "2.5.4.17" => "postalCode",
+        "2.5.4.41" => "name",
         "2.5.4.42" => "GN",
+        "2.5.4.43" => "initials",
+        "2.5.4.44" => "generationQualifier",
+        "2.5.4.45" => "x500UniqueIdentifier",
+        "2.5.4.46" => "dnQualifier",
+        "2.5.4.65" => "pseudonym",
+        "2.5.4.97" => "organizationIdentifier",
         "0.9.2342.19200300.100.1.25" => "DC",
         "0.9.2342.19200300.100.1.1" => "UID",
         EMAIL_ADDRESS_OID => "emailAddress",

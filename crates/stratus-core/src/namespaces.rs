@@ -15,12 +15,20 @@
 //!   `?` one character.
 //!
 //! Names are in OpenSSL's slash form (`/C=CH/O=CERN/CN=Jane Doe`, see
-//! [`crate::dn::openssl_slash`]). For a certificate issued by a CA with a
-//! policy, the EUGridPMA statements are used when there are any for that
-//! CA, the Globus ones otherwise: the subject must match no `DENY` and at
-//! least one `PERMIT` (every Globus pattern permits). A CA without a policy
-//! constrains nothing. Patterns match the whole subject and, like issuer
-//! names, ignore ASCII case, as grid middleware compares them.
+//! [`crate::dn::openssl_slash`]). Each policy file belongs to the CA
+//! certificate of its hash and only its statements about that CA count; a
+//! file with none is refused, so that a misspelt issuer cannot leave a CA
+//! unconstrained without notice. For a certificate issued by a CA with a
+//! policy, that CA's `.namespaces` files are used when it has any, its
+//! `.signing_policy` files otherwise; the subject must match no `DENY` and
+//! at least one `PERMIT` of every such file (every Globus pattern
+//! permits), so a second trust directory can narrow a CA's namespace but
+//! never widen it. Patterns match the whole subject and, like issuer names,
+//! ignore ASCII case, as grid middleware compares them.
+//!
+//! Which CA's policy applies to a certificate is decided by the caller
+//! ([`crate::trust`]): the issuer's, or when the issuer has none, that of
+//! the nearest CA above it that has one.
 
 use regex::{Regex, RegexBuilder};
 use std::fmt;
@@ -44,21 +52,30 @@ struct Rule {
     text: String,
 }
 
-/// The rules a file gives for one issuer.
+/// The rules one file gives for its CA.
 #[derive(Debug)]
-struct Policy {
-    /// The issuer, normalized ([`normalize_dn`]).
-    issuer: String,
+struct PolicyFile {
     format: Format,
     rules: Vec<Rule>,
     source: PathBuf,
 }
 
+/// The policy files of one CA.
+#[derive(Debug)]
+struct CaPolicies {
+    /// The CA's subject, normalized ([`normalize_dn`]).
+    ca: String,
+    files: Vec<PolicyFile>,
+}
+
 /// The namespace policies of the CA directories given.
 #[derive(Debug, Default)]
 pub struct Namespaces {
-    policies: Vec<Policy>,
+    cas: Vec<CaPolicies>,
 }
+
+/// The most statements (or subject patterns) one policy file may hold.
+pub const MAX_RULES_PER_FILE: usize = 10_000;
 
 /// A certificate whose subject its issuer may not certify.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,101 +127,133 @@ impl std::error::Error for PolicySyntaxError {}
 impl Namespaces {
     /// Whether no policy has been loaded.
     pub fn is_empty(&self) -> bool {
-        self.policies.is_empty()
+        self.cas.is_empty()
     }
 
-    /// Adds the statements of a `.namespaces` file; `self_dn` is the
-    /// subject of the CA of the same hash, which `SELF` names.
+    /// Whether the CA named `ca` (slash form) has a policy.
+    pub fn has_policy(&self, ca: &str) -> bool {
+        let key = normalize_dn(ca);
+        self.cas.iter().any(|c| c.ca == key)
+    }
+
+    /// Adds the `.namespaces` file of the CA whose subject is `ca`: its
+    /// statements about `ca` (by name or as `SELF`).
     pub fn add_namespaces(
         &mut self,
         source: &Path,
         text: &str,
-        self_dn: Option<&str>,
+        ca: &str,
     ) -> Result<(), PolicySyntaxError> {
-        for statement in parse_namespaces(text, self_dn)? {
-            let rule = Rule {
-                permit: statement.permit,
-                pattern: compile(&statement.pattern, statement.line)?,
-                text: statement.pattern,
+        let statements = parse_namespaces(text)?;
+        let key = normalize_dn(ca);
+        let mut rules = Vec::new();
+        for statement in &statements {
+            let about_ca = match &statement.issuer {
+                Issuer::SelfCa => true,
+                Issuer::Named(dn) => normalize_dn(dn) == key,
             };
-            self.add_rule(&statement.issuer, Format::EuGridPma, rule, source);
+            if about_ca {
+                rules.push(Rule {
+                    permit: statement.permit,
+                    pattern: compile(&statement.pattern, statement.line)?,
+                    text: statement.pattern.clone(),
+                });
+            }
         }
-        Ok(())
+        let first_line = statements.first().map_or(1, |s| s.line);
+        self.add_file(ca, Format::EuGridPma, rules, source, first_line)
     }
 
-    /// Adds the blocks of a `.signing_policy` file.
+    /// Adds the `.signing_policy` file of the CA whose subject is `ca`: its
+    /// `access_id_CA` blocks about `ca`.
     pub fn add_signing_policy(
         &mut self,
         source: &Path,
         text: &str,
+        ca: &str,
     ) -> Result<(), PolicySyntaxError> {
-        for block in parse_signing_policy(text)? {
-            for glob in block.subjects {
-                let rule = Rule {
+        let blocks = parse_signing_policy(text)?;
+        let key = normalize_dn(ca);
+        let mut rules = Vec::new();
+        for block in blocks.iter().filter(|b| normalize_dn(&b.issuer) == key) {
+            for glob in &block.subjects {
+                rules.push(Rule {
                     permit: true,
-                    pattern: compile(&glob_to_regex(&glob), block.line)?,
-                    text: glob,
-                };
-                self.add_rule(&block.issuer, Format::Globus, rule, source);
+                    pattern: compile(&glob_to_regex(glob), block.line)?,
+                    text: glob.clone(),
+                });
             }
+        }
+        let first_line = blocks.first().map_or(1, |b| b.line);
+        self.add_file(ca, Format::Globus, rules, source, first_line)
+    }
+
+    fn add_file(
+        &mut self,
+        ca: &str,
+        format: Format,
+        rules: Vec<Rule>,
+        source: &Path,
+        first_line: usize,
+    ) -> Result<(), PolicySyntaxError> {
+        if rules.is_empty() {
+            return Err(PolicySyntaxError {
+                line: first_line,
+                message: format!("no statement about its CA '{ca}'"),
+            });
+        }
+        let file = PolicyFile {
+            format,
+            rules,
+            source: source.to_path_buf(),
+        };
+        let key = normalize_dn(ca);
+        match self.cas.iter_mut().find(|c| c.ca == key) {
+            Some(existing) => existing.files.push(file),
+            None => self.cas.push(CaPolicies {
+                ca: key,
+                files: vec![file],
+            }),
         }
         Ok(())
     }
 
-    fn add_rule(&mut self, issuer: &str, format: Format, rule: Rule, source: &Path) {
-        let issuer = normalize_dn(issuer);
-        let existing = self
-            .policies
-            .iter_mut()
-            .find(|p| p.issuer == issuer && p.format == format && p.source == source);
-        match existing {
-            Some(policy) => policy.rules.push(rule),
-            None => self.policies.push(Policy {
-                issuer,
-                format,
-                rules: vec![rule],
-                source: source.to_path_buf(),
-            }),
-        }
-    }
-
-    /// Whether `issuer` may certify `subject` (both in slash form).
-    pub fn check(&self, issuer: &str, subject: &str) -> Result<(), Violation> {
-        let issuer_key = normalize_dn(issuer);
-        let of_format = |format: Format| -> Vec<&Policy> {
-            self.policies
-                .iter()
-                .filter(|p| p.issuer == issuer_key && p.format == format)
-                .collect()
-        };
-        let mut policies = of_format(Format::EuGridPma);
-        if policies.is_empty() {
-            policies = of_format(Format::Globus);
-        }
-        let Some(first) = policies.first() else {
+    /// Whether the policy of the CA `ca` allows `subject` (both in slash
+    /// form); a CA without a policy allows anything.
+    pub fn check(&self, ca: &str, subject: &str) -> Result<(), Violation> {
+        let key = normalize_dn(ca);
+        let Some(policies) = self.cas.iter().find(|c| c.ca == key) else {
             return Ok(());
         };
-        let violation = |source: &Path, denied_by: Option<String>| Violation {
-            subject: subject.to_string(),
-            issuer: issuer.to_string(),
-            source: source.to_path_buf(),
-            denied_by,
+        let of_format = |format: Format| policies.files.iter().filter(move |f| f.format == format);
+        let chosen: Vec<&PolicyFile> = if of_format(Format::EuGridPma).next().is_some() {
+            of_format(Format::EuGridPma).collect()
+        } else {
+            of_format(Format::Globus).collect()
         };
-        let rules = policies
-            .iter()
-            .flat_map(|p| p.rules.iter().map(move |r| (p, r)));
-        for (policy, rule) in rules.clone() {
-            if !rule.permit && rule.pattern.is_match(subject) {
-                return Err(violation(&policy.source, Some(rule.text.clone())));
+        for file in chosen {
+            let violation = |denied_by: Option<String>| Violation {
+                subject: subject.to_string(),
+                issuer: ca.to_string(),
+                source: file.source.clone(),
+                denied_by,
+            };
+            if let Some(deny) = file
+                .rules
+                .iter()
+                .find(|r| !r.permit && r.pattern.is_match(subject))
+            {
+                return Err(violation(Some(deny.text.clone())));
+            }
+            if !file
+                .rules
+                .iter()
+                .any(|r| r.permit && r.pattern.is_match(subject))
+            {
+                return Err(violation(None));
             }
         }
-        if rules
-            .clone()
-            .any(|(_, rule)| rule.permit && rule.pattern.is_match(subject))
-        {
-            return Ok(());
-        }
-        Err(violation(&first.source, None))
+        Ok(())
     }
 }
 
@@ -233,16 +282,22 @@ fn normalize_dn(dn: &str) -> String {
     out
 }
 
-/// A pattern matching the whole subject, ignoring ASCII case.
+/// A pattern matching the whole subject, ignoring ASCII case. The pattern
+/// must be a regular expression on its own, so that one like `a)|(b`
+/// cannot escape the anchors put around it.
 fn compile(pattern: &str, line: usize) -> Result<Regex, PolicySyntaxError> {
-    RegexBuilder::new(&format!("^(?:{pattern})$"))
-        .case_insensitive(true)
-        .size_limit(1 << 20)
-        .build()
-        .map_err(|e| PolicySyntaxError {
-            line,
-            message: format!("bad pattern \"{pattern}\": {e}"),
-        })
+    let build = |text: &str| {
+        RegexBuilder::new(text)
+            .case_insensitive(true)
+            .size_limit(1 << 20)
+            .build()
+            .map_err(|e| PolicySyntaxError {
+                line,
+                message: format!("bad pattern \"{pattern}\": {e}"),
+            })
+    };
+    build(pattern)?;
+    build(&format!("^(?:{pattern})$"))
 }
 
 /// A Globus glob as a regular expression: `*` any text, `?` one character.
@@ -258,10 +313,19 @@ fn glob_to_regex(glob: &str) -> String {
     out
 }
 
+/// The issuer a statement is about.
+#[derive(Debug, PartialEq, Eq)]
+enum Issuer {
+    /// `SELF`: the CA the file belongs to.
+    SelfCa,
+    /// A quoted name.
+    Named(String),
+}
+
 /// One `TO Issuer ... PERMIT|DENY Subject ...` statement.
 #[derive(Debug, PartialEq, Eq)]
 struct Statement {
-    issuer: String,
+    issuer: Issuer,
     permit: bool,
     pattern: String,
     line: usize,
@@ -306,6 +370,10 @@ fn tokenize(text: &str) -> Result<Vec<Token>, PolicySyntaxError> {
                 loop {
                     match chars.next() {
                         Some('"') => break,
+                        Some('\\') if chars.peek() == Some(&'"') => {
+                            value.push('"');
+                            chars.next();
+                        }
                         Some(other) => value.push(other),
                         None => {
                             return Err(PolicySyntaxError {
@@ -333,10 +401,7 @@ fn tokenize(text: &str) -> Result<Vec<Token>, PolicySyntaxError> {
 }
 
 /// The statements of a `.namespaces` file.
-fn parse_namespaces(
-    text: &str,
-    self_dn: Option<&str>,
-) -> Result<Vec<Statement>, PolicySyntaxError> {
+fn parse_namespaces(text: &str) -> Result<Vec<Statement>, PolicySyntaxError> {
     let tokens = tokenize(text)?;
     let last_line = tokens.last().map_or(1, Token::line);
     let mut tokens = tokens.into_iter();
@@ -358,13 +423,8 @@ fn parse_namespaces(
         keyword(Some(first), "TO")?;
         keyword(tokens.next(), "Issuer")?;
         let issuer = match tokens.next() {
-            Some(Token::Quoted(dn, _)) => dn,
-            Some(Token::Word(w, l)) if w.eq_ignore_ascii_case("SELF") => {
-                self_dn.map(str::to_string).ok_or(PolicySyntaxError {
-                    line: l,
-                    message: "SELF, but no CA certificate of the same hash".into(),
-                })?
-            }
+            Some(Token::Quoted(dn, _)) => Issuer::Named(dn),
+            Some(Token::Word(w, _)) if w.eq_ignore_ascii_case("SELF") => Issuer::SelfCa,
             other => return Err(expected("a quoted issuer name or SELF", other.as_ref())),
         };
         let permit = match tokens.next() {
@@ -383,6 +443,12 @@ fn parse_namespaces(
             pattern,
             line,
         });
+        if statements.len() > MAX_RULES_PER_FILE {
+            return Err(PolicySyntaxError {
+                line,
+                message: format!("more than {MAX_RULES_PER_FILE} statements"),
+            });
+        }
     }
     Ok(statements)
 }
@@ -412,7 +478,7 @@ fn parse_signing_policy(text: &str) -> Result<Vec<SigningBlock>, PolicySyntaxErr
         let issuer = rest
             .trim()
             .strip_prefix("X509")
-            .map(|dn| unquote(dn.trim(), '\''))
+            .map(|dn| unquote(&unquote(dn.trim(), '\''), '"'))
             .filter(|dn| !dn.is_empty())
             .ok_or_else(|| PolicySyntaxError {
                 line,
@@ -452,6 +518,12 @@ fn parse_signing_policy(text: &str) -> Result<Vec<SigningBlock>, PolicySyntaxErr
             subjects,
             line: subjects_line,
         });
+        if blocks.iter().map(|b| b.subjects.len()).sum::<usize>() > MAX_RULES_PER_FILE {
+            return Err(PolicySyntaxError {
+                line: subjects_line,
+                message: format!("more than {MAX_RULES_PER_FILE} subject patterns"),
+            });
+        }
     }
     Ok(blocks)
 }
@@ -485,9 +557,13 @@ mod tests {
 
     fn namespaces(text: &str) -> Namespaces {
         let mut ns = Namespaces::default();
-        ns.add_namespaces(Path::new("abcd1234.namespaces"), text, Some(CA))
+        ns.add_namespaces(Path::new("abcd1234.namespaces"), text, CA)
             .unwrap();
         ns
+    }
+
+    fn error(result: Result<(), PolicySyntaxError>) -> PolicySyntaxError {
+        result.unwrap_err()
     }
 
     #[test]
@@ -498,6 +574,7 @@ mod tests {
              \x20 PERMIT Subject \"/C=XX/O=Demo Grid/.*\"\n\
              to issuer SELF deny subject \"/C=XX/O=Demo Grid/CN=Mallory.*\" # no\n",
         );
+        assert!(ns.has_policy(CA));
         assert!(ns.check(CA, "/C=XX/O=Demo Grid/CN=Jane").is_ok());
         assert!(ns.check(CA, "/c=xx/o=demo grid/CN=Jane").is_ok());
         let outside = ns.check(CA, "/C=YY/O=Other/CN=Jane").unwrap_err();
@@ -512,6 +589,7 @@ mod tests {
             Some("/C=XX/O=Demo Grid/CN=Mallory.*")
         );
         // Another CA has no policy here: nothing is constrained.
+        assert!(!ns.has_policy("/CN=Other CA"));
         assert!(ns.check("/CN=Other CA", "/C=YY/CN=Anyone").is_ok());
     }
 
@@ -521,16 +599,57 @@ mod tests {
         assert!(ns.check(CA, "/C=XX/O=Demo Grid/CN=Jane").is_ok());
         assert!(ns.check(CA, "/C=XX/O=Demo Grid/CN=Jane/CN=proxy").is_err());
         assert!(ns.check(CA, "/DC=evil/C=XX/O=Demo Grid/CN=Jane").is_err());
+        // A pattern that would close the anchoring group is refused.
+        let mut ns = Namespaces::default();
+        let escape = "TO Issuer SELF PERMIT Subject \"/C=XX/.*)|(?:.*\"";
+        let e = error(ns.add_namespaces(Path::new("x.namespaces"), escape, CA));
+        assert!(e.message.contains("bad pattern"), "{e}");
+    }
+
+    #[test]
+    fn only_statements_about_the_files_own_ca_count() {
+        let ns = namespaces(
+            "TO Issuer \"/CN=Someone Else\" PERMIT Subject \"/.*\"\n\
+             TO Issuer SELF PERMIT Subject \"/C=XX/.*\"\n",
+        );
+        assert!(ns.check(CA, "/C=YY/CN=x").is_err());
+        assert!(ns.check("/CN=Someone Else", "/C=YY/CN=x").is_ok());
+        // A file that says nothing about its CA is refused, naming it.
+        let mut ns = Namespaces::default();
+        let typo = "\nTO Issuer \"/C=XX/O=Demo Grid/CN=Demo CA \" PERMIT Subject \"/.*\"";
+        let e = error(ns.add_namespaces(Path::new("x.namespaces"), typo, "/CN=Real CA"));
+        assert_eq!(e.line, 2);
+        assert!(
+            e.message
+                .contains("no statement about its CA '/CN=Real CA'"),
+            "{e}"
+        );
     }
 
     #[test]
     fn issuer_spellings_are_normalized() {
-        let ns = namespaces(
-            "TO Issuer \"/C=XX/CN=Mail CA/Email=ca@example.org\" PERMIT Subject \"/C=XX/.*\"",
-        );
         let issuer = "/C=XX/CN=Mail CA/emailAddress=ca@example.org";
+        let mut ns = Namespaces::default();
+        let text =
+            "TO Issuer \"/C=XX/CN=Mail CA/Email=ca@example.org\" PERMIT Subject \"/C=XX/.*\"";
+        ns.add_namespaces(Path::new("m.namespaces"), text, issuer)
+            .unwrap();
         assert!(ns.check(issuer, "/C=YY/CN=x").is_err());
         assert!(ns.check(issuer, "/C=XX/CN=x").is_ok());
+    }
+
+    #[test]
+    fn every_file_of_a_ca_must_permit() {
+        let mut ns = namespaces("TO Issuer SELF PERMIT Subject \"/C=XX/.*\"");
+        ns.add_namespaces(
+            Path::new("site/abcd1234.namespaces"),
+            "TO Issuer SELF PERMIT Subject \"/C=XX/O=Demo Grid/CN=Jane\"",
+            CA,
+        )
+        .unwrap();
+        assert!(ns.check(CA, "/C=XX/O=Demo Grid/CN=Jane").is_ok());
+        let narrowed = ns.check(CA, "/C=XX/O=Demo Grid/CN=Joe").unwrap_err();
+        assert_eq!(narrowed.source, Path::new("site/abcd1234.namespaces"));
     }
 
     #[test]
@@ -554,21 +673,28 @@ mod tests {
                 "a quoted string does not end on its line",
             ),
             ("FROM Issuer", 1, "expected TO, found 'FROM'"),
-            (
-                "TO Issuer \"/CN=A\" PERMIT Subject \"/CN=(\"",
-                1,
-                "bad pattern",
-            ),
+            ("TO Issuer SELF PERMIT Subject \"/CN=(\"", 1, "bad pattern"),
+            ("# nothing\n", 1, "no statement about its CA"),
         ];
         for (text, line, message) in cases {
-            let error = ns.add_namespaces(path, text, None).unwrap_err();
-            assert_eq!(error.line, line, "{text}: {error}");
-            assert!(error.message.contains(message), "{text}: {error}");
+            let e = error(ns.add_namespaces(path, text, "/CN=A"));
+            assert_eq!(e.line, line, "{text}: {e}");
+            assert!(e.message.contains(message), "{text}: {e}");
         }
-        let error = ns
-            .add_namespaces(path, "TO Issuer SELF PERMIT Subject \"/.*\"", None)
-            .unwrap_err();
-        assert!(error.message.contains("SELF"), "{error}");
+    }
+
+    #[test]
+    fn quotes_can_be_escaped_in_quoted_strings() {
+        let ns = namespaces("TO Issuer SELF PERMIT Subject \"/C=XX/CN=\\\"quoted\\\"\"");
+        assert!(ns.check(CA, "/C=XX/CN=\"quoted\"").is_ok());
+    }
+
+    #[test]
+    fn too_many_statements_are_refused() {
+        let text = "TO Issuer SELF PERMIT Subject \"/.*\"\n".repeat(MAX_RULES_PER_FILE + 1);
+        let mut ns = Namespaces::default();
+        let e = error(ns.add_namespaces(Path::new("big.namespaces"), &text, CA));
+        assert!(e.message.contains("more than"), "{e}");
     }
 
     #[test]
@@ -578,20 +704,25 @@ mod tests {
                     access_id_CA   X509   '/C=XX/O=Demo Grid/CN=Demo CA'\n\
                     pos_rights     globus CA:sign\n\
                     cond_subjects  globus '\"/C=XX/O=Demo Grid/*\" \"/DC=org/DC=demo/CN=host?\"'\n";
-        ns.add_signing_policy(Path::new("abcd1234.signing_policy"), text)
+        ns.add_signing_policy(Path::new("abcd1234.signing_policy"), text, CA)
             .unwrap();
         assert!(ns.check(CA, "/C=XX/O=Demo Grid/CN=Jane").is_ok());
         assert!(ns.check(CA, "/DC=org/DC=demo/CN=host1").is_ok());
         assert!(ns.check(CA, "/DC=org/DC=demo/CN=host12").is_err());
         // A dot in a glob is a dot, not "any character".
         assert!(ns.check(CA, "/C=XX/O=Demo GridX/CN=Jane").is_err());
-        let error = ns
-            .add_signing_policy(
-                Path::new("y.signing_policy"),
-                "access_id_CA X509 '/CN=A'\npos_rights globus CA:sign\n",
-            )
-            .unwrap_err();
-        assert!(error.message.contains("cond_subjects"), "{error}");
+        let e = error(ns.add_signing_policy(
+            Path::new("y.signing_policy"),
+            "access_id_CA X509 '/CN=A'\npos_rights globus CA:sign\n",
+            "/CN=A",
+        ));
+        assert!(e.message.contains("cond_subjects"), "{e}");
+        // The CA's name may be in double quotes too.
+        let mut ns = Namespaces::default();
+        let text = "access_id_CA X509 \"/CN=A\"\npos_rights globus CA:sign\ncond_subjects globus '\"/C=XX/*\"'\n";
+        ns.add_signing_policy(Path::new("z.signing_policy"), text, "/CN=A")
+            .unwrap();
+        assert!(ns.check("/CN=A", "/C=YY/CN=x").is_err());
     }
 
     #[test]
@@ -600,7 +731,7 @@ mod tests {
         let policy = "access_id_CA X509 '/C=XX/O=Demo Grid/CN=Demo CA'\n\
                       pos_rights globus CA:sign\n\
                       cond_subjects globus '\"/C=YY/*\"'\n";
-        ns.add_signing_policy(Path::new("abcd1234.signing_policy"), policy)
+        ns.add_signing_policy(Path::new("abcd1234.signing_policy"), policy, CA)
             .unwrap();
         assert!(ns.check(CA, "/C=XX/O=Demo Grid/CN=Jane").is_ok());
         assert!(ns.check(CA, "/C=YY/CN=Jane").is_err());

@@ -89,6 +89,30 @@ pub struct TrustStore {
     anchors: Vec<CertificateDer<'static>>,
     crls: Vec<LoadedCrl>,
     namespaces: Namespaces,
+    /// The names of every anchor: who issued which CA, for finding the
+    /// nearest CA with a namespace policy above a certificate.
+    anchor_names: Vec<Names>,
+}
+
+/// A certificate's subject and issuer in slash form.
+#[derive(Debug, Clone)]
+struct Names {
+    subject: String,
+    issuer: String,
+}
+
+impl Names {
+    fn of(der: &[u8]) -> Option<Names> {
+        let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+        Some(Names {
+            subject: crate::dn::openssl_slash(cert.subject()),
+            issuer: crate::dn::openssl_slash(cert.issuer()),
+        })
+    }
+
+    fn self_issued(&self) -> bool {
+        self.subject.eq_ignore_ascii_case(&self.issuer)
+    }
 }
 
 /// A CRL with what is needed to keep only the newest one per issuer.
@@ -157,6 +181,7 @@ impl TrustStore {
                 path: path.to_path_buf(),
                 reason: format!("not usable as a trust anchor: {e}"),
             })?;
+            self.anchor_names.extend(Names::of(&cert));
             self.anchors.push(cert);
         }
         Ok(())
@@ -232,9 +257,13 @@ impl TrustStore {
         Ok(())
     }
 
-    /// Add a namespace policy file; `SELF` in a `.namespaces` file names the
-    /// subject of the `<hash>.0` certificate beside it.
+    /// Add the namespace policy file of the `<hash>.0` CA certificate
+    /// beside it. A policy file without that certificate belongs to no
+    /// anchor and is skipped.
     fn add_policy_file(&mut self, path: &Path, format: Format) -> Result<(), TrustError> {
+        let Some(ca) = sibling_ca_subject(path) else {
+            return Ok(());
+        };
         let bytes = read(path)?;
         let bad = |reason: String| TrustError::BadFile {
             path: path.to_path_buf(),
@@ -242,12 +271,8 @@ impl TrustStore {
         };
         let text = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
         let result = match format {
-            Format::EuGridPma => {
-                let self_dn = sibling_ca_subject(path);
-                self.namespaces
-                    .add_namespaces(path, &text, self_dn.as_deref())
-            }
-            Format::Globus => self.namespaces.add_signing_policy(path, &text),
+            Format::EuGridPma => self.namespaces.add_namespaces(path, &text, &ca),
+            Format::Globus => self.namespaces.add_signing_policy(path, &text, &ca),
         };
         result.map_err(|e| bad(e.to_string()))
     }
@@ -300,27 +325,56 @@ impl TrustStore {
             )
             .map_err(|e| describe(e, at))?;
         check_key_usage(leaf)?;
-        let chain = std::iter::once(path.end_entity().der())
-            .chain(path.intermediate_certificates().map(|c| c.der()));
-        for der in chain {
-            self.check_namespace(&der)?;
-        }
-        Ok(())
-    }
-
-    /// The issuer of a certificate of the verified chain may certify its
-    /// subject (a CA without a namespace policy constrains nothing).
-    fn check_namespace(&self, der: &CertificateDer<'_>) -> Result<(), TrustError> {
         if self.namespaces.is_empty() {
             return Ok(());
         }
-        let (_, cert) = x509_parser::parse_x509_certificate(der)
-            .map_err(|e| TrustError::Untrusted(format!("unusable certificate: {e}")))?;
-        let issuer = crate::dn::openssl_slash(cert.issuer());
-        let subject = crate::dn::openssl_slash(cert.subject());
-        self.namespaces
-            .check(&issuer, &subject)
-            .map_err(TrustError::OutsideNamespace)
+        let unusable = || TrustError::Untrusted("unusable certificate in the chain".into());
+        let mut chain = Vec::new();
+        for der in std::iter::once(path.end_entity().der())
+            .chain(path.intermediate_certificates().map(|c| c.der()))
+        {
+            chain.push(Names::of(&der).ok_or_else(unusable)?);
+        }
+        self.check_namespaces(&chain)
+    }
+
+    /// Every certificate of a verified chain (signer first, then the
+    /// intermediates), and the anchor when it is not self-issued (a sub-CA
+    /// trusted directly), must be one the nearest CA above it with a
+    /// namespace policy may certify. "Nearest" skips CAs without a policy,
+    /// so that a CA cannot escape its namespace by certifying a sub-CA.
+    fn check_namespaces(&self, chain: &[Names]) -> Result<(), TrustError> {
+        let known: Vec<&Names> = chain.iter().chain(&self.anchor_names).collect();
+        let issuer_of = |ca: &str| {
+            known
+                .iter()
+                .find(|n| n.subject.eq_ignore_ascii_case(ca) && !n.self_issued())
+                .map(|n| n.issuer.as_str())
+        };
+        let anchor = chain
+            .last()
+            .and_then(|top| {
+                self.anchor_names
+                    .iter()
+                    .find(|a| a.subject.eq_ignore_ascii_case(&top.issuer))
+            })
+            .filter(|a| !a.self_issued());
+        for cert in chain.iter().chain(anchor) {
+            // Walk up from the issuer; a bound stops loops of CAs that
+            // certify each other.
+            let mut ca = Some(cert.issuer.as_str());
+            for _ in 0..16 {
+                let Some(name) = ca else { break };
+                if self.namespaces.has_policy(name) {
+                    self.namespaces
+                        .check(name, &cert.subject)
+                        .map_err(TrustError::OutsideNamespace)?;
+                    break;
+                }
+                ca = issuer_of(name);
+            }
+        }
+        Ok(())
     }
 }
 

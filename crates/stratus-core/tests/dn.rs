@@ -393,30 +393,53 @@ fn hand_built_names() {
 
 /// The slash form is OpenSSL's own one-line form of the name, as IGTF
 /// policy files write names: checked against `openssl x509 -subject
-/// -nameopt compat` on a grid-style name with DC and emailAddress parts.
+/// -nameopt compat` on grid-style names and on awkward ones (non-ASCII,
+/// `/` and `+` inside values, a multi-valued RDN, a control character,
+/// attribute types with long OpenSSL names).
 #[test]
 fn openssl_slash_form_matches_openssl() {
-    let dir = tempfile::tempdir().unwrap();
-    let subject =
-        "/DC=org/DC=example/C=EU/O=Grid Org/OU=Unit A/CN=Jane Doe/emailAddress=jane@example.org";
-    openssl(
-        dir.path(),
-        &[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-subj",
-            subject, "-days", "2", "-out", "cert.pem",
-        ],
-    );
-    let der = openssl(dir.path(), &["x509", "-in", "cert.pem", "-outform", "DER"]);
-    let printed = openssl(
-        dir.path(),
-        &[
-            "x509", "-in", "cert.pem", "-noout", "-subject", "-nameopt", "compat",
-        ],
-    );
-    let printed = String::from_utf8(printed).unwrap();
-    let printed = printed.trim().strip_prefix("subject=").unwrap();
-    let cert = parse(&der);
-    let ours = stratus_core::dn::openssl_slash(cert.subject());
-    assert_eq!(ours, printed);
-    assert_eq!(ours, subject);
+    let subjects = [
+        "/DC=org/DC=example/C=EU/O=Grid Org/OU=Unit A/CN=Jane Doe/emailAddress=jane@example.org",
+        "/C=EU/O=D\u{e9}mo Grid/OU=a\\/b/CN=Jane+UID=jd/CN=tab\tx",
+        "/O=a\\+b/OU=c=d/CN=e\\\\f,g~/pseudonym=ps/postalCode=123/dnQualifier=q/name=nm/initials=JD/title=T/street=S",
+        "/CN=host\\/grid.example.org/serialNumber=42/GN=Jane/SN=Doe",
+    ];
+    for subject in subjects {
+        let dir = tempfile::tempdir().unwrap();
+        openssl(
+            dir.path(),
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "key.pem",
+                "-utf8",
+                "-multivalue-rdn",
+                "-subj",
+                subject,
+                "-days",
+                "2",
+                "-out",
+                "cert.pem",
+            ],
+        );
+        let der = openssl(dir.path(), &["x509", "-in", "cert.pem", "-outform", "DER"]);
+        let printed = openssl(
+            dir.path(),
+            &[
+                "x509", "-in", "cert.pem", "-noout", "-subject", "-nameopt", "compat",
+            ],
+        );
+        let printed = String::from_utf8(printed).unwrap();
+        let printed = printed.trim().strip_prefix("subject=").unwrap();
+        let cert = parse(&der);
+        assert_eq!(
+            stratus_core::dn::openssl_slash(cert.subject()),
+            printed,
+            "{subject}"
+        );
+    }
 }
