@@ -104,6 +104,50 @@ fn empty_endorsement_and_empty_terms_survive() {
     assert_eq!(round_trip(&m), m);
 }
 
+/// Found by fuzzing: an endorsement holding only elements the model does
+/// not know was read as an endorsement with no parts, which the writer
+/// writes as the empty element; it is now read as that empty element.
+#[test]
+fn an_endorsement_of_unknown_elements_reads_as_empty() {
+    let text = std::fs::read_to_string(fixtures().join("valid-full.xml")).unwrap();
+    let start = text.find("<slreq:endorsement").unwrap();
+    let end = text.find("</slreq:endorsement>").unwrap() + "</slreq:endorsement>".len();
+    let odd = format!(
+        "{}<slreq:endorsement rdf:parseType=\"Resource\"><slreq:note>x</slreq:note></slreq:endorsement>{}",
+        &text[..start],
+        &text[end..]
+    );
+    let m = read::from_str(&odd, "odd").unwrap();
+    assert_eq!(m.endorsement, None);
+    assert_eq!(round_trip(&m), m);
+}
+
+/// Found by fuzzing: with the `slterms` prefix bound to another namespace,
+/// its elements are extensions, written under a fresh prefix; the written
+/// text is a fixed point and the namespaces are kept.
+#[test]
+fn an_extension_prefix_clashing_with_a_fixed_one_is_renamed() {
+    let text = std::fs::read_to_string(fixtures().join("valid-full.xml")).unwrap();
+    let odd = text.replacen(
+        "xmlns:slterms=\"http://mp.stratuslab.eu/slterms#\"",
+        "xmlns:slterms=\"http://example.org/other#\"",
+        1,
+    );
+    assert_ne!(odd, text, "the fixture declares slterms on the root");
+    let m = read::from_str(&odd, "odd").unwrap();
+    assert!(m
+        .extensions
+        .iter()
+        .any(|e| e.namespace == "http://example.org/other#"));
+    let written = write::to_string(&m);
+    let again = read::from_str(&written, "written").unwrap();
+    assert_eq!(write::to_string(&again), written);
+    let namespaces = |m: &Manifest| -> Vec<String> {
+        m.extensions.iter().map(|e| e.namespace.clone()).collect()
+    };
+    assert_eq!(namespaces(&again), namespaces(&m));
+}
+
 #[test]
 fn reader_names_what_is_missing() {
     let no_bytes = r##"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:dcterms="http://purl.org/dc/terms/"><rdf:Description rdf:about="#x"><dcterms:identifier>x</dcterms:identifier></rdf:Description></rdf:RDF>"##;

@@ -147,10 +147,13 @@ fn read_endorsement(node: XmlNode) -> Result<Option<Endorsement>, Invalid> {
         }),
         None => None,
     };
-    Ok(Some(Endorsement {
-        created: optional_text(node, DCTERMS_NS, "created")?,
-        endorser,
-    }))
+    let created = optional_text(node, DCTERMS_NS, "created")?;
+    if created.is_none() && endorser.is_none() {
+        // Only elements the model does not hold: as empty as a draft's, and
+        // written back as one.
+        return Ok(None);
+    }
+    Ok(Some(Endorsement { created, endorser }))
 }
 
 fn optional_text(node: XmlNode, ns: &str, local: &str) -> Result<Option<String>, Invalid> {
