@@ -11,7 +11,7 @@ DATADIR = $(DESTDIR)$(PREFIX)/share
 CARGO ?= cargo
 COMMANDS = stratus-build-metadata stratus-sign-metadata stratus-validate-metadata
 
-.PHONY: all build test demo bench man completions install rpm clean check-man
+.PHONY: all build test demo bench man completions install rpm clean check-man fuzz
 
 all: build
 
@@ -32,6 +32,16 @@ demo: build
 
 bench: build
 	sh bench/run.sh target/release bench-out
+
+# Every fuzz target for FUZZ_SECONDS each (needs cargo-fuzz; see fuzz/README.md).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = validate manifest_roundtrip c14n namespaces
+fuzz:
+	for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$t; \
+		(cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048) || exit 1; \
+	done
 
 # Man pages are generated from the clap definitions and kept in man/ for
 # packagers; `make test` fails when they are stale.
