@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
     let again = read::from_str(&written, "written.xml")
         .unwrap_or_else(|e| panic!("the writer's output is refused: {e}\n{written}"));
     let rewritten = write::to_string(&again);
-    assert_eq!(written, rewritten, "the writer's output is not a fixed point");
+    assert_eq!(
+        written, rewritten,
+        "the writer's output is not a fixed point"
+    );
     assert_eq!(manifest.identifier, again.identifier);
     assert_eq!(manifest.checksums, again.checksums);
     assert_eq!(manifest.endorsement, again.endorsement);
