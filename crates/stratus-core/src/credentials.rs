@@ -593,7 +593,7 @@ pub fn needs_password(key_path: &Path) -> bool {
         return false;
     };
     if !contains(&data, b"-----BEGIN") {
-        return encrypted_pkcs8_algorithm(&data).is_some();
+        return crate::pbe::encryption_algorithm(&data).is_some();
     }
     let Ok(blocks) = pem::parse_many(&data) else {
         return false;
@@ -927,7 +927,7 @@ fn read_der_key(
     path: &Path,
     password: Option<&str>,
 ) -> Result<SigningKey, CredentialError> {
-    if encrypted_pkcs8_algorithm(data).is_some() {
+    if crate::pbe::encryption_algorithm(data).is_some() {
         return decrypt_pkcs8(data, path, password);
     }
     if pkcs8::PrivateKeyInfoRef::try_from(data).is_ok() {
@@ -958,30 +958,19 @@ fn wrong_key_password(path: &Path) -> CredentialError {
 /// How to turn an undecryptable PKCS#8 key into one we read.
 const RE_ENCRYPT: &str = "re-encrypt it with: openssl pkcs8 -topk8 -v2 aes-256-cbc";
 
-/// The encryption algorithm OID of DER that has the shape of an
-/// `EncryptedPrivateKeyInfo` (SEQUENCE { SEQUENCE { OID, ... }, OCTET STRING }).
-fn encrypted_pkcs8_algorithm(der: &[u8]) -> Option<String> {
-    let (_, outer) = Any::from_ber(der).ok()?;
-    if outer.tag() != Tag::Sequence {
-        return None;
-    }
-    let (rest, algorithm) = Any::from_ber(outer.data).ok()?;
-    let (rest, data) = Any::from_ber(rest).ok()?;
-    if algorithm.tag() != Tag::Sequence || data.tag() != Tag::OctetString || !rest.is_empty() {
-        return None;
-    }
-    let (_, oid) = Any::from_ber(algorithm.data).ok()?;
-    Some(oid.as_oid().ok()?.to_id_string())
-}
-
-/// Decrypts an `EncryptedPrivateKeyInfo` (PKCS#8 with PBES2).
+/// Decrypts an `EncryptedPrivateKeyInfo`: PKCS#8 with PBES2, or one of the
+/// older schemes of [`crate::pbe`].
 fn decrypt_pkcs8(
     der: &[u8],
     path: &Path,
     password: Option<&str>,
 ) -> Result<SigningKey, CredentialError> {
+    if let Some(oid) = crate::pbe::encryption_algorithm(der).filter(|oid| crate::pbe::handles(oid))
+    {
+        return decrypt_older_pkcs8(der, path, password, &oid);
+    }
     let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der).map_err(|e| {
-        match encrypted_pkcs8_algorithm(der) {
+        match crate::pbe::encryption_algorithm(der) {
             // The pkcs8 crate parses PBES2 and the PKCS#5 PBES1 schemes only.
             Some(oid) => CredentialError::UnsupportedEncryption {
                 path: path.to_path_buf(),
@@ -1021,6 +1010,33 @@ fn decrypt_pkcs8(
         _ => wrong_key_password(path),
     })?;
     SigningKey::from_pkcs8(plain.as_bytes(), path).map_err(|e| match e {
+        CredentialError::BadKey { .. } => wrong_key_password(path),
+        other => other,
+    })
+}
+
+/// Decrypts an `EncryptedPrivateKeyInfo` with PKCS#12 PBE or PBES1.
+fn decrypt_older_pkcs8(
+    der: &[u8],
+    path: &Path,
+    password: Option<&str>,
+    oid: &str,
+) -> Result<SigningKey, CredentialError> {
+    let password = password.ok_or_else(|| CredentialError::PasswordRequired {
+        path: path.to_path_buf(),
+    })?;
+    let plain = crate::pbe::decrypt(der, password).map_err(|e| match e {
+        crate::pbe::PbeError::WrongPassword => wrong_key_password(path),
+        crate::pbe::PbeError::Unsupported(oid) => CredentialError::UnsupportedEncryption {
+            path: path.to_path_buf(),
+            what: format!("PKCS#8 encryption algorithm {oid} ({RE_ENCRYPT})"),
+        },
+        crate::pbe::PbeError::Malformed(what) => CredentialError::BadKey {
+            path: path.to_path_buf(),
+            detail: format!("{oid}: bad {what}"),
+        },
+    })?;
+    SigningKey::from_pkcs8(&plain, path).map_err(|e| match e {
         CredentialError::BadKey { .. } => wrong_key_password(path),
         other => other,
     })

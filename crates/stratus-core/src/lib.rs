@@ -21,6 +21,7 @@ pub mod image;
 pub mod input;
 pub mod manifest;
 pub mod namespaces;
+pub mod pbe;
 pub mod trust;
 pub mod validate;
 pub mod xml;

@@ -309,6 +309,20 @@ fn key_forms(d: &Path) -> Vec<(&'static str, Option<&'static str>, &'static str)
     }
     // Single DES lives in OpenSSL 3's legacy provider.
     run(d, "rsa -in a.key -traditional -des -passout pass:pw -provider legacy -provider default -out legacy-des.pem");
+    // The older PKCS#8 encryptions (OpenSSL 1.0's -topk8 default, and -v1).
+    for (scheme, out) in [
+        ("PBE-SHA1-3DES", "p8-pbe-sha1-3des.pem"),
+        ("PBE-SHA1-2DES", "p8-pbe-sha1-2des.pem"),
+        ("PBE-SHA1-RC2-128", "p8-pbe-sha1-rc2-128.pem"),
+        ("PBE-SHA1-RC2-40", "p8-pbe-sha1-rc2-40.pem"),
+        ("PBE-MD5-DES", "p8-pbes1-md5-des.pem"),
+        ("PBE-SHA1-DES", "p8-pbes1-sha1-des.pem"),
+    ] {
+        run(
+            d,
+            &format!("pkcs8 -topk8 -v1 {scheme} -in a.key -passout pass:pw -provider legacy -provider default -out {out}"),
+        );
+    }
     for (file, dek) in [
         ("legacy-des3.pem", "DES-EDE3-CBC,"),
         ("legacy-aes128.pem", "AES-128-CBC,"),
@@ -349,6 +363,32 @@ fn key_forms(d: &Path) -> Vec<(&'static str, Option<&'static str>, &'static str)
         ("legacy-aes192.pem", Some("pw"), "Proc-Type AES-192-CBC"),
         ("legacy-aes256.pem", Some("pw"), "Proc-Type AES-256-CBC"),
         ("legacy-des.pem", Some("pw"), "Proc-Type DES-CBC"),
+        (
+            "p8-pbe-sha1-3des.pem",
+            Some("pw"),
+            "PKCS#8 PKCS#12-PBE 3-key 3DES",
+        ),
+        (
+            "p8-pbe-sha1-2des.pem",
+            Some("pw"),
+            "PKCS#8 PKCS#12-PBE 2-key 3DES",
+        ),
+        (
+            "p8-pbe-sha1-rc2-128.pem",
+            Some("pw"),
+            "PKCS#8 PKCS#12-PBE RC2-128",
+        ),
+        (
+            "p8-pbe-sha1-rc2-40.pem",
+            Some("pw"),
+            "PKCS#8 PKCS#12-PBE RC2-40",
+        ),
+        ("p8-pbes1-md5-des.pem", Some("pw"), "PKCS#8 PBES1 MD5 DES"),
+        (
+            "p8-pbes1-sha1-des.pem",
+            Some("pw"),
+            "PKCS#8 PBES1 SHA-1 DES",
+        ),
     ]
 }
 
@@ -531,13 +571,13 @@ fn pem_refusals() {
         "{err:?}"
     );
 
-    // PKCS#8 with PBES1 (pbeWithSHA1And3-KeyTripleDES-CBC): not decrypted.
+    // PKCS#8 PBES2 with a cipher the pkcs8 crate lacks (Camellia).
     run(
         d,
-        "pkcs8 -topk8 -v1 PBE-SHA1-3DES -in a.key -passout pass:pw -out pbes1.pem",
+        "pkcs8 -topk8 -v2 camellia-256-cbc -in a.key -passout pass:pw -out camellia.pem",
     );
-    assert!(needs_password(&d.join("pbes1.pem")));
-    let err = load_pem(&a_crt, &d.join("pbes1.pem"), Some("pw")).unwrap_err();
+    assert!(needs_password(&d.join("camellia.pem")));
+    let err = load_pem(&a_crt, &d.join("camellia.pem"), Some("pw")).unwrap_err();
     assert!(
         matches!(err, CredentialError::UnsupportedEncryption { .. }),
         "{err:?}"

@@ -50,7 +50,7 @@ pub struct SignMetadata {
     /// PEM certificate (chain) file, used with --pem-key instead of a P12 file
     #[arg(long, value_name = "FILE")]
     pub pem_cert: Option<PathBuf>,
-    /// PEM private key file (unencrypted, PKCS#8 encrypted, or legacy Proc-Type encrypted)
+    /// PEM private key file (unencrypted, PKCS#8 encrypted with PBES2, PKCS#12 PBE or PBES1, or legacy Proc-Type encrypted)
     #[arg(long, value_name = "FILE")]
     pub pem_key: Option<PathBuf>,
     /// Password of an encrypted PEM key

@@ -1,0 +1,192 @@
+//! The older password-based encryptions of PKCS#8 private keys.
+//!
+//! `openssl pkcs8 -topk8` wrote PKCS#12 PBE until OpenSSL 1.1
+//! (`pbeWithSHA1And3-KeyTripleDES-CBC` by default), and `-v1` still writes
+//! PKCS#5 PBES1; old grid keys are often in one of them. The pkcs8 crate
+//! decrypts only PBES2, so these are decrypted here, with the PKCS#12 key
+//! derivation of the pkcs12 crate (RFC 7292 Appendix B.2) and PBKDF1 (RFC
+//! 8018 §5.1) written out, over the des and rc2 block ciphers in CBC mode:
+//!
+//! | OID | name | key derivation | cipher |
+//! |---|---|---|---|
+//! | 1.2.840.113549.1.12.1.3 | pbeWithSHAAnd3-KeyTripleDES-CBC | PKCS#12, SHA-1 | 3-key 3DES |
+//! | 1.2.840.113549.1.12.1.4 | pbeWithSHAAnd2-KeyTripleDES-CBC | PKCS#12, SHA-1 | 2-key 3DES |
+//! | 1.2.840.113549.1.12.1.5 | pbeWithSHAAnd128BitRC2-CBC | PKCS#12, SHA-1 | RC2, 128 bits |
+//! | 1.2.840.113549.1.12.1.6 | pbeWithSHAAnd40BitRC2-CBC | PKCS#12, SHA-1 | RC2, 40 bits |
+//! | 1.2.840.113549.1.5.3 | pbeWithMD5AndDES-CBC | PBKDF1, MD5 | DES |
+//! | 1.2.840.113549.1.5.10 | pbeWithSHA1AndDES-CBC | PBKDF1, SHA-1 | DES |
+//!
+//! A wrong password shows as bad padding or, after decryption, as data
+//! that is not a private key; the caller reports both as a wrong password.
+
+use cbc::cipher::{
+    block_padding::Pkcs7, BlockCipherDecrypt, BlockModeDecrypt as _, KeyInit, KeyIvInit as _,
+};
+use pkcs12::kdf::{derive_key_utf8, Pkcs12KeyType};
+use sha1::Digest as _;
+use x509_parser::der_parser::asn1_rs::{Any, FromBer, Tag};
+
+/// The most iterations accepted: far above what tools write (2,048 by
+/// default), low enough that a hostile file cannot stall the command.
+pub const MAX_ITERATIONS: u64 = 10_000_000;
+
+/// Why a key could not be decrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PbeError {
+    /// Not one of the schemes of this module (the dotted OID).
+    Unsupported(String),
+    /// The DER or the parameters are not what the scheme says.
+    Malformed(&'static str),
+    /// The padding is wrong: the password is.
+    WrongPassword,
+}
+
+/// The schemes this module decrypts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Pkcs12TripleDes3,
+    Pkcs12TripleDes2,
+    Pkcs12Rc2_128,
+    Pkcs12Rc2_40,
+    Pbes1Md5Des,
+    Pbes1Sha1Des,
+}
+
+impl Scheme {
+    fn from_oid(oid: &str) -> Option<Scheme> {
+        Some(match oid {
+            "1.2.840.113549.1.12.1.3" => Scheme::Pkcs12TripleDes3,
+            "1.2.840.113549.1.12.1.4" => Scheme::Pkcs12TripleDes2,
+            "1.2.840.113549.1.12.1.5" => Scheme::Pkcs12Rc2_128,
+            "1.2.840.113549.1.12.1.6" => Scheme::Pkcs12Rc2_40,
+            "1.2.840.113549.1.5.3" => Scheme::Pbes1Md5Des,
+            "1.2.840.113549.1.5.10" => Scheme::Pbes1Sha1Des,
+            _ => return None,
+        })
+    }
+}
+
+/// Whether `oid` (dotted) is a scheme [`decrypt`] handles.
+pub fn handles(oid: &str) -> bool {
+    Scheme::from_oid(oid).is_some()
+}
+
+/// Decrypts a DER `EncryptedPrivateKeyInfo` encrypted with one of the
+/// schemes of this module; the plain PKCS#8 `PrivateKeyInfo` DER.
+pub fn decrypt(der: &[u8], password: &str) -> Result<Vec<u8>, PbeError> {
+    let parsed = parse(der).ok_or(PbeError::Malformed("not an EncryptedPrivateKeyInfo"))?;
+    let scheme = Scheme::from_oid(&parsed.oid).ok_or(PbeError::Unsupported(parsed.oid))?;
+    let rounds = i32::try_from(parsed.iterations).map_err(|_| PbeError::Malformed("iterations"))?;
+    let pkcs12 = |id, len| {
+        derive_key_utf8::<sha1::Sha1>(password, parsed.salt, id, rounds, len)
+            .map_err(|_| PbeError::Malformed("a password that is not valid for PKCS#12"))
+    };
+    let data = parsed.data;
+    match scheme {
+        Scheme::Pkcs12TripleDes3
+        | Scheme::Pkcs12TripleDes2
+        | Scheme::Pkcs12Rc2_128
+        | Scheme::Pkcs12Rc2_40 => {
+            let key_len = match scheme {
+                Scheme::Pkcs12TripleDes3 => 24,
+                Scheme::Pkcs12TripleDes2 | Scheme::Pkcs12Rc2_128 => 16,
+                _ => 5,
+            };
+            let key = pkcs12(Pkcs12KeyType::EncryptionKey, key_len)?;
+            let iv = pkcs12(Pkcs12KeyType::Iv, 8)?;
+            match scheme {
+                Scheme::Pkcs12TripleDes3 => cbc_decrypt::<des::TdesEde3>(&key, &iv, data),
+                Scheme::Pkcs12TripleDes2 => cbc_decrypt::<des::TdesEde2>(&key, &iv, data),
+                _ => cbc_decrypt::<rc2::Rc2>(&key, &iv, data),
+            }
+        }
+        Scheme::Pbes1Md5Des | Scheme::Pbes1Sha1Des => {
+            let derived = pbkdf1(scheme, password.as_bytes(), parsed.salt, parsed.iterations);
+            cbc_decrypt::<des::Des>(&derived[..8], &derived[8..16], data)
+        }
+    }
+}
+
+/// PBKDF1: the hash of password and salt, hashed again `iterations - 1`
+/// times; the first 16 bytes (DES key, then IV) of the result.
+fn pbkdf1(scheme: Scheme, password: &[u8], salt: &[u8], iterations: u64) -> Vec<u8> {
+    let md5 = scheme == Scheme::Pbes1Md5Des;
+    let hash = |parts: &[&[u8]]| -> Vec<u8> {
+        if md5 {
+            let mut h = crate::digest::md5::Md5::new();
+            parts.iter().for_each(|p| h.update(p));
+            h.finalize().to_vec()
+        } else {
+            let mut h = sha1::Sha1::new();
+            parts.iter().for_each(|p| h.update(p));
+            h.finalize().to_vec()
+        }
+    };
+    let mut derived = hash(&[password, salt]);
+    for _ in 1..iterations {
+        derived = hash(&[&derived]);
+    }
+    derived
+}
+
+fn cbc_decrypt<C>(key: &[u8], iv: &[u8], data: &[u8]) -> Result<Vec<u8>, PbeError>
+where
+    C: BlockCipherDecrypt + KeyInit,
+{
+    let decryptor = cbc::Decryptor::<C>::new_from_slices(key, iv)
+        .map_err(|_| PbeError::Malformed("key or IV length"))?;
+    decryptor
+        .decrypt_padded_vec::<Pkcs7>(data)
+        .map_err(|_| PbeError::WrongPassword)
+}
+
+/// The parts of an `EncryptedPrivateKeyInfo` with PBE parameters
+/// `SEQUENCE { salt OCTET STRING, iterations INTEGER }`.
+struct Parsed<'a> {
+    oid: String,
+    salt: &'a [u8],
+    iterations: u64,
+    data: &'a [u8],
+}
+
+fn parse(der: &[u8]) -> Option<Parsed<'_>> {
+    let (oid, parameters, data) = outer(der)?;
+    let (_, params) = Any::from_ber(parameters).ok()?;
+    let (rest, salt) = Any::from_ber(params.data).ok()?;
+    let (_, iterations) = Any::from_ber(rest).ok()?;
+    if salt.tag() != Tag::OctetString || iterations.tag() != Tag::Integer {
+        return None;
+    }
+    let iterations = iterations.as_u64().ok()?;
+    if iterations == 0 || iterations > MAX_ITERATIONS {
+        return None;
+    }
+    Some(Parsed {
+        oid,
+        salt: salt.data,
+        iterations,
+        data: data.data,
+    })
+}
+
+/// The encryption algorithm OID (dotted) of DER that has the shape of an
+/// `EncryptedPrivateKeyInfo`, whatever the scheme.
+pub fn encryption_algorithm(der: &[u8]) -> Option<String> {
+    outer(der).map(|(oid, _, _)| oid)
+}
+
+/// `SEQUENCE { SEQUENCE { OID, parameters }, OCTET STRING }`: the OID, the
+/// DER of the parameters, and the encrypted data.
+fn outer(der: &[u8]) -> Option<(String, &[u8], Any<'_>)> {
+    let (rest, outer) = Any::from_ber(der).ok()?;
+    if outer.tag() != Tag::Sequence || !rest.is_empty() {
+        return None;
+    }
+    let (rest, algorithm) = Any::from_ber(outer.data).ok()?;
+    let (rest, data) = Any::from_ber(rest).ok()?;
+    if algorithm.tag() != Tag::Sequence || data.tag() != Tag::OctetString || !rest.is_empty() {
+        return None;
+    }
+    let (parameters, oid) = Any::from_ber(algorithm.data).ok()?;
+    Some((oid.as_oid().ok()?.to_id_string(), parameters, data))
+}
