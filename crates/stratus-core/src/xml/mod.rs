@@ -140,7 +140,42 @@ pub fn parse<'a>(text: &'a str, source_name: &str) -> Result<roxmltree::Document
     let doc = roxmltree::Document::parse_with_options(text, options)
         .map_err(|e| refuse(describe_parse_error(&e)))?;
     check_namespaces(&doc).map_err(refuse)?;
+    check_processing_instructions(&doc).map_err(refuse)?;
     Ok(doc)
+}
+
+/// Refuse processing instructions the XML grammar forbids and the parser
+/// lets through: one named `xml` in any case (the name is reserved, and an
+/// XML declaration may only open the document), and one whose content
+/// follows its name without a space (`<?a$b?>`). Canonicalization would
+/// write either back as a different, or not well-formed, instruction.
+fn check_processing_instructions(doc: &roxmltree::Document) -> std::result::Result<(), String> {
+    for node in doc.descendants() {
+        let Some(pi) = node.pi() else { continue };
+        let position = || doc.text_pos_at(node.range().start);
+        if pi.target.eq_ignore_ascii_case("xml") {
+            return Err(format!(
+                "not well-formed XML: a processing instruction named '{}' at {} (an XML declaration is allowed only at the start of the document)",
+                pi.target,
+                position()
+            ));
+        }
+        let raw = &doc.input_text()[node.range()];
+        let after_target = raw.get(2 + pi.target.len()..).unwrap_or_default();
+        if !(after_target.starts_with("?>") || after_target.starts_with(is_xml_space)) {
+            return Err(format!(
+                "not well-formed XML: no space after the processing instruction target '{}' at {}",
+                pi.target,
+                position()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The XML white space characters (production S).
+fn is_xml_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
 /// Refuse what Namespaces in XML forbids and the parser lets through: two
@@ -224,6 +259,30 @@ mod tests {
         for text in [
             r#"<a xmlns="urn:a"><b xmlns="urn:b"/><c xmlns=""/></a>"#,
             r#"<a xmlns:p="urn:a"><b xmlns:p="urn:b"/></a>"#,
+        ] {
+            parse(text, "d.xml").unwrap();
+        }
+    }
+
+    /// Found by fuzzing the canonicalizer: the parser took `<?xml$version`
+    /// for an instruction named `xml`, whose canonical form no parser reads.
+    #[test]
+    fn malformed_processing_instructions_are_refused() {
+        for text in [
+            "<?xml$version=\"1.0\"?><a/>",
+            "<a/><?xml version=\"1.0\"?>",
+            "<a><?XML x?></a>",
+            "<a><?pi$x?></a>",
+        ] {
+            let err = parse(text, "d.xml").unwrap_err().to_string();
+            assert!(
+                err.contains("processing instruction") || err.contains("XML declaration"),
+                "{text}: {err}"
+            );
+        }
+        for text in [
+            "<?xml version=\"1.0\"?><a/>",
+            "<?xml-stylesheet href=\"s.xsl\"?><a><?pi?><?pi\tdata?></a>",
         ] {
             parse(text, "d.xml").unwrap();
         }
