@@ -24,7 +24,9 @@
 //! at least one `PERMIT` of every such file (every Globus pattern
 //! permits), so a second trust directory can narrow a CA's namespace but
 //! never widen it. Patterns match the whole subject and, like issuer names,
-//! ignore ASCII case, as grid middleware compares them.
+//! ignore ASCII case, as grid middleware compares them; a pattern may
+//! spell the e-mail keyword `emailAddress`, `Email` or `E`, and the user id
+//! `UID` or `USERID`.
 //!
 //! Which CA's policy applies to a certificate is decided by the caller
 //! ([`crate::trust`]): the issuer's, or when the issuer has none, that of
@@ -231,6 +233,8 @@ impl Namespaces {
         } else {
             of_format(Format::Globus).collect()
         };
+        let spellings = subject_spellings(subject);
+        let matches = |rule: &Rule| spellings.iter().any(|s| rule.pattern.is_match(s));
         for file in chosen {
             let violation = |denied_by: Option<String>| Violation {
                 subject: subject.to_string(),
@@ -238,23 +242,34 @@ impl Namespaces {
                 source: file.source.clone(),
                 denied_by,
             };
-            if let Some(deny) = file
-                .rules
-                .iter()
-                .find(|r| !r.permit && r.pattern.is_match(subject))
-            {
+            if let Some(deny) = file.rules.iter().find(|r| !r.permit && matches(r)) {
                 return Err(violation(Some(deny.text.clone())));
             }
-            if !file
-                .rules
-                .iter()
-                .any(|r| r.permit && r.pattern.is_match(subject))
-            {
+            if !file.rules.iter().any(|r| r.permit && matches(r)) {
                 return Err(violation(None));
             }
         }
         Ok(())
     }
+}
+
+/// The subject as OpenSSL writes it, and with the older spellings of the
+/// e-mail (`Email=`, `E=`) and user-id (`USERID=`) keywords that policy
+/// files written for older tools use: a pattern in any of them applies.
+fn subject_spellings(subject: &str) -> Vec<String> {
+    let mut spellings = vec![subject.to_string()];
+    let variants: [(&str, &[&str]); 2] = [
+        ("/emailAddress=", &["/Email=", "/E="]),
+        ("/UID=", &["/USERID="]),
+    ];
+    for (current, older) in variants {
+        if subject.contains(current) {
+            for old in older {
+                spellings.push(subject.replace(current, old));
+            }
+        }
+    }
+    spellings
 }
 
 /// A DN for comparison: ASCII lower case, with the old spellings of the
@@ -636,6 +651,21 @@ mod tests {
             .unwrap();
         assert!(ns.check(issuer, "/C=YY/CN=x").is_err());
         assert!(ns.check(issuer, "/C=XX/CN=x").is_ok());
+    }
+
+    #[test]
+    fn older_keyword_spellings_in_patterns_apply() {
+        let ns = namespaces(
+            "TO Issuer SELF PERMIT Subject \"/C=XX/.*\"\n\
+             TO Issuer SELF DENY Subject \"/C=XX/CN=Jane/Email=jane@evil.example\"\n\
+             TO Issuer SELF DENY Subject \"/C=XX/CN=Joe/USERID=joe\"\n",
+        );
+        let denied = ns.check(CA, "/C=XX/CN=Jane/emailAddress=jane@evil.example");
+        assert!(denied.unwrap_err().denied_by.is_some());
+        assert!(ns.check(CA, "/C=XX/CN=Joe/UID=joe").is_err());
+        assert!(ns
+            .check(CA, "/C=XX/CN=Jane/emailAddress=jane@example.org")
+            .is_ok());
     }
 
     #[test]
