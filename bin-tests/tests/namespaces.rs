@@ -193,6 +193,55 @@ fn a_sub_ca_does_not_escape_its_parents_namespace() {
     );
 }
 
+/// Found by review: two intermediates with the same name (different keys)
+/// made a loop of names above the signer, and a walk by name never reached
+/// the root's policy. The CAs above a certificate are now taken by their
+/// place in the verified chain.
+#[test]
+fn a_loop_of_names_does_not_hide_the_roots_policy() {
+    let lab = Lab::new();
+    let root = MiniCa::new(ROOT_SUBJECT);
+    let upper_x = root.sub_ca("/C=EU/O=Namespace Grid/CN=X");
+    let y = upper_x.sub_ca("/C=EU/O=Namespace Grid/CN=Y");
+    let lower_x = y.sub_ca("/C=EU/O=Namespace Grid/CN=X");
+    let chain = [&lower_x.cert[..], &y.cert, &upper_x.cert, &root.cert].concat();
+    let doc = signed_by(
+        &lab,
+        &lower_x,
+        &chain,
+        "/C=XX/O=Elsewhere/CN=Outside User",
+        "loop@example.org",
+    );
+    let dir = lab.path("loop");
+    std::fs::create_dir(&dir).unwrap();
+    let hash = add_anchor(&lab, &dir, &root.cert);
+    std::fs::write(dir.join(format!("{hash}.namespaces")), NAMESPACES).unwrap();
+    assert_outside(&verdict(&lab, &dir, &doc), "below a loop of names");
+}
+
+#[test]
+fn policy_files_beside_an_alias_named_certificate() {
+    let lab = Lab::new();
+    let world = world();
+    let dir = lab.path("alias");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("Namespace-Root.pem"), &world.root).unwrap();
+    std::fs::write(dir.join("Namespace-Root.namespaces"), NAMESPACES).unwrap();
+    assert_trusted(&verdict(&lab, &dir, &world.inside), "alias, inside");
+    assert_outside(&verdict(&lab, &dir, &world.outside), "alias, outside");
+
+    // A policy file with no certificate beside it constrains nothing: refused.
+    std::fs::write(dir.join("Orphan.namespaces"), NAMESPACES).unwrap();
+    let file = lab.write("inside.xml", &world.inside);
+    let output = lab.validate(&["--trust-dir", arg(&dir), arg(&file)], b"");
+    assert_eq!(code(&output), 255, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Orphan.namespaces: no CA certificate beside it"),
+        "{}",
+        stderr(&output)
+    );
+}
+
 #[test]
 fn self_and_deny_statements() {
     let lab = Lab::new();

@@ -57,14 +57,15 @@ pub fn rfc2253(name: &X509Name<'_>) -> String {
 
 /// The name in OpenSSL's one-line "slash" form, as grid tools and IGTF
 /// policy files write it, byte for byte what `openssl x509 -subject
-/// -nameopt compat` prints: `/C=CH/O=CERN/CN=Jane Doe`.
+/// -nameopt compat` prints (OpenSSL's `X509_NAME_oneline`):
+/// `/C=CH/O=CERN/CN=Jane Doe`.
 ///
 /// RDNs in DER order, each introduced by `/`; the values of a multi-valued
 /// RDN joined by `+`; OpenSSL's short names (`emailAddress` included) or the
-/// dotted OID. String values are their raw bytes, whatever the string type,
+/// dotted OID. Values are their raw content bytes whatever their type
+/// (only a GeneralString that looks like UCS-4 keeps every fourth byte),
 /// with `/` and `+` escaped by a backslash and every byte outside printable
-/// ASCII written `\xHH`; other values are `#` and the hex of their DER
-/// encoding.
+/// ASCII written `\xHH`.
 pub fn openssl_slash(name: &X509Name<'_>) -> String {
     let mut out = String::new();
     for rdn in name.iter_rdn() {
@@ -76,35 +77,31 @@ pub fn openssl_slash(name: &X509Name<'_>) -> String {
             let oid = ava.attr_type().to_id_string();
             out.push_str(openssl_short_name(&oid).unwrap_or(&oid));
             out.push('=');
-            let value = ava.attr_value();
-            if is_string_type(value) {
-                push_openssl_escaped(&mut out, value.data);
-            } else {
-                push_hex(&mut out, value);
-            }
+            push_openssl_escaped(&mut out, &oneline_bytes(ava.attr_value()));
         }
     }
     out
 }
 
-/// Whether a value is one of the ASN.1 string types, printed as raw bytes.
-fn is_string_type(value: &Any<'_>) -> bool {
-    value.class() == Class::Universal
-        && !value.header.is_constructed()
-        && matches!(
-            value.tag(),
-            Tag::Utf8String
-                | Tag::PrintableString
-                | Tag::TeletexString
-                | Tag::Ia5String
-                | Tag::VisibleString
-                | Tag::NumericString
-                | Tag::GeneralString
-                | Tag::BmpString
-                | Tag::UniversalString
-                | Tag::VideotexString
-                | Tag::GraphicString
-        )
+/// The bytes `X509_NAME_oneline` prints for a value: the content, except
+/// that a GeneralString of a multiple of four bytes whose first three bytes
+/// of every four are zero is taken as UCS-4 and only the fourth is kept.
+fn oneline_bytes(value: &Any<'_>) -> Vec<u8> {
+    // OpenSSL keeps a constructed or non-universal value whole (tag, length
+    // and content) and a primitive universal one as its content.
+    if value.class() != Class::Universal || value.header.is_constructed() {
+        return der_encoding(value);
+    }
+    let data = value.data;
+    let ucs4 = value.class() == Class::Universal
+        && value.tag() == Tag::GeneralString
+        && data.len() % 4 == 0
+        && data.chunks(4).all(|c| c[..3] == [0, 0, 0]);
+    if ucs4 {
+        data.chunks(4).map(|c| c[3]).collect()
+    } else {
+        data.to_vec()
+    }
 }
 
 /// Appends raw value bytes as OpenSSL's compat form does: `\/` and `\+`,
@@ -328,6 +325,36 @@ fn der_encoding(value: &Any<'_>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A one-attribute name (CN) whose value is the DER `value`.
+    fn name_with_cn(value: &[u8]) -> Vec<u8> {
+        let mut ava = vec![0x06, 0x03, 0x55, 0x04, 0x03];
+        ava.extend_from_slice(value);
+        let ava = [&[0x30, ava.len() as u8][..], &ava].concat();
+        let set = [&[0x31, ava.len() as u8][..], &ava].concat();
+        [&[0x30, set.len() as u8][..], &set].concat()
+    }
+
+    fn slash(name_der: &[u8]) -> String {
+        use x509_parser::prelude::FromDer;
+        let (_, name) = X509Name::from_der(name_der).unwrap();
+        openssl_slash(&name)
+    }
+
+    #[test]
+    fn slash_form_of_unusual_value_types() {
+        // An ObjectDescriptor prints as its bytes, as OpenSSL prints it.
+        assert_eq!(
+            slash(&name_with_cn(&[0x07, 4, b'C', b'C', b'C', b'C'])),
+            "/CN=CCCC"
+        );
+        // A GeneralString that looks like UCS-4 keeps every fourth byte.
+        let ucs4 = [0x1b, 8, 0, 0, 0, b'A', 0, 0, 0, b'B'];
+        assert_eq!(slash(&name_with_cn(&ucs4)), "/CN=AB");
+        // A constructed value is printed whole, escaped.
+        let sequence = [0x30, 3, 0x0c, 1, b'/'];
+        assert_eq!(slash(&name_with_cn(&sequence)), "/CN=0\\x03\\x0C\\x01\\/");
+    }
 
     fn escaped(value: &str) -> String {
         let mut out = String::new();

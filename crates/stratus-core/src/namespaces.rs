@@ -19,11 +19,11 @@
 //! certificate of its hash and only its statements about that CA count; a
 //! file with none is refused, so that a misspelt issuer cannot leave a CA
 //! unconstrained without notice. For a certificate issued by a CA with a
-//! policy, that CA's `.namespaces` files are used when it has any, its
-//! `.signing_policy` files otherwise; the subject must match no `DENY` and
-//! at least one `PERMIT` of every such file (every Globus pattern
-//! permits), so a second trust directory can narrow a CA's namespace but
-//! never widen it. Patterns match the whole subject and, like issuer names,
+//! policy, each trust directory's `.namespaces` file for that CA is used
+//! when the directory has one, its `.signing_policy` otherwise; the subject
+//! must match no `DENY` and at least one `PERMIT` of every file so chosen
+//! (every Globus pattern permits), so a second trust directory can narrow a
+//! CA's namespace but never widen it. Patterns match the whole subject and, like issuer names,
 //! ignore ASCII case, as grid middleware compares them; a pattern may
 //! spell the e-mail keyword `emailAddress`, `Email` or `E`, and the user id
 //! `UID` or `USERID`.
@@ -227,12 +227,19 @@ impl Namespaces {
         let Some(policies) = self.cas.iter().find(|c| c.ca == key) else {
             return Ok(());
         };
-        let of_format = |format: Format| policies.files.iter().filter(move |f| f.format == format);
-        let chosen: Vec<&PolicyFile> = if of_format(Format::EuGridPma).next().is_some() {
-            of_format(Format::EuGridPma).collect()
-        } else {
-            of_format(Format::Globus).collect()
-        };
+        // Per trust directory: its .namespaces files if it has any for this
+        // CA, else its .signing_policy files. Every directory must permit.
+        let directory = |file: &PolicyFile| file.source.parent().map(Path::to_path_buf);
+        let mut chosen: Vec<&PolicyFile> = Vec::new();
+        for file in &policies.files {
+            let has_namespaces = policies
+                .files
+                .iter()
+                .any(|f| f.format == Format::EuGridPma && directory(f) == directory(file));
+            if file.format == Format::EuGridPma || !has_namespaces {
+                chosen.push(file);
+            }
+        }
         let spellings = subject_spellings(subject);
         let matches = |rule: &Rule| spellings.iter().any(|s| rule.pattern.is_match(s));
         for file in chosen {
@@ -262,10 +269,14 @@ fn subject_spellings(subject: &str) -> Vec<String> {
         ("/emailAddress=", &["/Email=", "/E="]),
         ("/UID=", &["/USERID="]),
     ];
+    // Every combination: each spelling so far, with each older keyword.
     for (current, older) in variants {
         if subject.contains(current) {
-            for old in older {
-                spellings.push(subject.replace(current, old));
+            let so_far = spellings.clone();
+            for spelling in &so_far {
+                for old in older {
+                    spellings.push(spelling.replace(current, old));
+                }
             }
         }
     }
@@ -666,6 +677,26 @@ mod tests {
         assert!(ns
             .check(CA, "/C=XX/CN=Jane/emailAddress=jane@example.org")
             .is_ok());
+    }
+
+    #[test]
+    fn the_format_is_chosen_per_directory() {
+        // One directory narrows with a signing policy; another's namespaces
+        // file, however wide, does not undo that.
+        let mut ns = Namespaces::default();
+        let narrow = "access_id_CA X509 '/C=XX/O=Demo Grid/CN=Demo CA'\n\
+                      pos_rights globus CA:sign\n\
+                      cond_subjects globus '\"/C=XX/O=Demo Grid/CN=Jane\"'\n";
+        ns.add_signing_policy(Path::new("site/abcd1234.signing_policy"), narrow, CA)
+            .unwrap();
+        ns.add_namespaces(
+            Path::new("igtf/abcd1234.namespaces"),
+            "TO Issuer SELF PERMIT Subject \".*\"",
+            CA,
+        )
+        .unwrap();
+        assert!(ns.check(CA, "/C=XX/O=Demo Grid/CN=Jane").is_ok());
+        assert!(ns.check(CA, "/C=XX/O=Demo Grid/CN=Joe").is_err());
     }
 
     #[test]

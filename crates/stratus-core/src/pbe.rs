@@ -76,6 +76,11 @@ pub fn handles(oid: &str) -> bool {
 pub fn decrypt(der: &[u8], password: &str) -> Result<Vec<u8>, PbeError> {
     let parsed = parse(der).ok_or(PbeError::Malformed("not an EncryptedPrivateKeyInfo"))?;
     let scheme = Scheme::from_oid(&parsed.oid).ok_or(PbeError::Unsupported(parsed.oid))?;
+    if parsed.iterations == 0 || parsed.iterations > MAX_ITERATIONS {
+        return Err(PbeError::Malformed(
+            "iteration count (1 to 10,000,000 are accepted)",
+        ));
+    }
     let rounds = i32::try_from(parsed.iterations).map_err(|_| PbeError::Malformed("iterations"))?;
     let pkcs12 = |id, len| {
         derive_key_utf8::<sha1::Sha1>(password, parsed.salt, id, rounds, len)
@@ -158,9 +163,6 @@ fn parse(der: &[u8]) -> Option<Parsed<'_>> {
         return None;
     }
     let iterations = iterations.as_u64().ok()?;
-    if iterations == 0 || iterations > MAX_ITERATIONS {
-        return None;
-    }
     Some(Parsed {
         oid,
         salt: salt.data,
@@ -178,8 +180,9 @@ pub fn encryption_algorithm(der: &[u8]) -> Option<String> {
 /// `SEQUENCE { SEQUENCE { OID, parameters }, OCTET STRING }`: the OID, the
 /// DER of the parameters, and the encrypted data.
 fn outer(der: &[u8]) -> Option<(String, &[u8], Any<'_>)> {
-    let (rest, outer) = Any::from_ber(der).ok()?;
-    if outer.tag() != Tag::Sequence || !rest.is_empty() {
+    // Bytes after the structure are ignored, as they always were here.
+    let (_, outer) = Any::from_ber(der).ok()?;
+    if outer.tag() != Tag::Sequence {
         return None;
     }
     let (rest, algorithm) = Any::from_ber(outer.data).ok()?;

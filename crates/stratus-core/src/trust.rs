@@ -181,7 +181,12 @@ impl TrustStore {
                 path: path.to_path_buf(),
                 reason: format!("not usable as a trust anchor: {e}"),
             })?;
-            self.anchor_names.extend(Names::of(&cert));
+            let names = Names::of(&cert).ok_or_else(|| TrustError::BadFile {
+                path: path.to_path_buf(),
+                reason: "the certificate's names cannot be read".into(),
+            })?;
+            // Kept in step with `anchors`: the same index is the same CA.
+            self.anchor_names.push(names);
             self.anchors.push(cert);
         }
         Ok(())
@@ -257,18 +262,19 @@ impl TrustStore {
         Ok(())
     }
 
-    /// Add the namespace policy file of the `<hash>.0` CA certificate
-    /// beside it. A policy file without that certificate belongs to no
-    /// anchor and is skipped.
+    /// Add the namespace policy file of the CA certificate beside it:
+    /// `<name>.0` or `<name>.pem` for `<name>.namespaces` (IGTF bundles
+    /// have both the hash and the alias forms). A policy file with neither
+    /// is refused: it would constrain nothing.
     fn add_policy_file(&mut self, path: &Path, format: Format) -> Result<(), TrustError> {
-        let Some(ca) = sibling_ca_subject(path) else {
-            return Ok(());
-        };
-        let bytes = read(path)?;
         let bad = |reason: String| TrustError::BadFile {
             path: path.to_path_buf(),
             reason,
         };
+        let ca = sibling_ca_subject(path).ok_or_else(|| {
+            bad("no CA certificate beside it (the same name ending in .0 or .pem)".into())
+        })?;
+        let bytes = read(path)?;
         let text = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
         let result = match format {
             Format::EuGridPma => self.namespaces.add_namespaces(path, &text, &ca),
@@ -335,7 +341,15 @@ impl TrustStore {
         {
             chain.push(Names::of(&der).ok_or_else(unusable)?);
         }
-        self.check_namespaces(&chain)
+        // The anchor webpki used, by identity: the same index in `anchors`
+        // and `anchor_names` (every stored anchor converts, so none is
+        // skipped by the filter_map above).
+        let anchor = anchors
+            .iter()
+            .position(|a| std::ptr::eq(a, path.anchor()))
+            .map(|index| &self.anchor_names[index])
+            .ok_or_else(unusable)?;
+        self.check_namespaces(&chain, anchor)
     }
 
     /// Every certificate of a verified chain (signer first, then the
@@ -343,38 +357,61 @@ impl TrustStore {
     /// trusted directly), must be one the nearest CA above it with a
     /// namespace policy may certify. "Nearest" skips CAs without a policy,
     /// so that a CA cannot escape its namespace by certifying a sub-CA.
-    fn check_namespaces(&self, chain: &[Names]) -> Result<(), TrustError> {
-        let known: Vec<&Names> = chain.iter().chain(&self.anchor_names).collect();
-        let issuer_of = |ca: &str| {
-            known
-                .iter()
-                .find(|n| n.subject.eq_ignore_ascii_case(ca) && !n.self_issued())
-                .map(|n| n.issuer.as_str())
+    ///
+    /// The CAs above a certificate are taken by position in the verified
+    /// chain, then the anchor, then, by name, the anchors that certified
+    /// that anchor (each name once, so a loop of names ends the walk).
+    fn check_namespaces(&self, chain: &[Names], anchor: &Names) -> Result<(), TrustError> {
+        let above_anchor = self.issuers_above(anchor);
+        let check = |subject: &str, above: Vec<&str>| match above
+            .into_iter()
+            .find(|ca| self.namespaces.has_policy(ca))
+        {
+            Some(ca) => self
+                .namespaces
+                .check(ca, subject)
+                .map_err(TrustError::OutsideNamespace),
+            None => Ok(()),
         };
-        let anchor = chain
-            .last()
-            .and_then(|top| {
-                self.anchor_names
-                    .iter()
-                    .find(|a| a.subject.eq_ignore_ascii_case(&top.issuer))
-            })
-            .filter(|a| !a.self_issued());
-        for cert in chain.iter().chain(anchor) {
-            // Walk up from the issuer; a bound stops loops of CAs that
-            // certify each other.
-            let mut ca = Some(cert.issuer.as_str());
-            for _ in 0..16 {
-                let Some(name) = ca else { break };
-                if self.namespaces.has_policy(name) {
-                    self.namespaces
-                        .check(name, &cert.subject)
-                        .map_err(TrustError::OutsideNamespace)?;
-                    break;
-                }
-                ca = issuer_of(name);
-            }
+        for (position, cert) in chain.iter().enumerate() {
+            let above = chain[position + 1..]
+                .iter()
+                .map(|n| n.subject.as_str())
+                .chain(std::iter::once(anchor.subject.as_str()))
+                .chain(above_anchor.iter().copied())
+                .collect();
+            check(&cert.subject, above)?;
+        }
+        if !anchor.self_issued() {
+            check(&anchor.subject, above_anchor.clone())?;
         }
         Ok(())
+    }
+
+    /// The names of the CAs above a trusted anchor, nearest first, found by
+    /// name among the anchors; stops at a self-issued CA, an unknown one or
+    /// a name already seen.
+    fn issuers_above<'a>(&'a self, anchor: &'a Names) -> Vec<&'a str> {
+        let mut names: Vec<&str> = Vec::new();
+        let mut current = anchor;
+        while !current.self_issued() {
+            let issuer = current.issuer.as_str();
+            let seen = issuer.eq_ignore_ascii_case(&anchor.subject)
+                || names.iter().any(|n| n.eq_ignore_ascii_case(issuer));
+            if seen {
+                break;
+            }
+            names.push(issuer);
+            match self
+                .anchor_names
+                .iter()
+                .find(|n| n.subject.eq_ignore_ascii_case(issuer))
+            {
+                Some(next) => current = next,
+                None => break,
+            }
+        }
+        names
     }
 }
 
@@ -424,13 +461,14 @@ fn classify(path: &Path) -> Option<TrustFile> {
     (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(TrustFile::Crl)
 }
 
-/// The subject (slash form) of the `<hash>.0` CA certificate beside a
-/// `<hash>.namespaces` file, if there is one.
+/// The subject (slash form) of the CA certificate beside a policy file:
+/// `<name>.0`, or else `<name>.pem`.
 fn sibling_ca_subject(policy: &Path) -> Option<String> {
-    let bytes = std::fs::read(policy.with_extension("0")).ok()?;
-    let der = parse_certificates(&bytes).into_iter().next()?;
-    let (_, cert) = x509_parser::parse_x509_certificate(&der).ok()?;
-    Some(crate::dn::openssl_slash(cert.subject()))
+    ["0", "pem"].iter().find_map(|extension| {
+        let bytes = std::fs::read(policy.with_extension(extension)).ok()?;
+        let der = parse_certificates(&bytes).into_iter().next()?;
+        Names::of(&der).map(|names| names.subject)
+    })
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, TrustError> {
