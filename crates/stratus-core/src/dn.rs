@@ -83,6 +83,46 @@ pub fn openssl_slash(name: &X509Name<'_>) -> String {
     out
 }
 
+/// Whether the parsed `name` holds every attribute of its DER: the
+/// encoding is a SEQUENCE of non-empty SETs of `SEQUENCE { OID, value }`
+/// with nothing left over, and the parser found as many attributes. (The
+/// parser stops quietly at an RDN it cannot read, such as an empty SET, and
+/// drops the rest of the name, which OpenSSL would print.)
+pub fn fully_parsed(name: &X509Name<'_>) -> bool {
+    let parsed = name.iter_attributes().count();
+    count_attributes(name.as_raw()) == Some(parsed)
+}
+
+/// The number of attributes of a well-formed Name DER, or `None`.
+fn count_attributes(der: &[u8]) -> Option<usize> {
+    use x509_parser::der_parser::asn1_rs::FromDer;
+    let (rest, name) = Any::from_der(der).ok()?;
+    if !rest.is_empty() || name.tag() != Tag::Sequence {
+        return None;
+    }
+    let mut count = 0;
+    let mut rdns = name.data;
+    while !rdns.is_empty() {
+        let (next, rdn) = Any::from_der(rdns).ok()?;
+        if rdn.tag() != Tag::Set || rdn.data.is_empty() {
+            return None;
+        }
+        let mut avas = rdn.data;
+        while !avas.is_empty() {
+            let (next_ava, ava) = Any::from_der(avas).ok()?;
+            let (value, oid) = Any::from_der(ava.data).ok()?;
+            let (trailing, _) = Any::from_der(value).ok()?;
+            if ava.tag() != Tag::Sequence || oid.tag() != Tag::Oid || !trailing.is_empty() {
+                return None;
+            }
+            count += 1;
+            avas = next_ava;
+        }
+        rdns = next;
+    }
+    Some(count)
+}
+
 /// The bytes `X509_NAME_oneline` prints for a value: the content, except
 /// that a GeneralString of a multiple of four bytes whose first three bytes
 /// of every four are zero is taken as UCS-4 and only the fourth is kept.
@@ -141,8 +181,22 @@ fn openssl_short_name(dotted_oid: &str) -> Option<&'static str> {
         "2.5.4.44" => "generationQualifier",
         "2.5.4.45" => "x500UniqueIdentifier",
         "2.5.4.46" => "dnQualifier",
+        "2.5.4.16" => "postalAddress",
+        "2.5.4.18" => "postOfficeBox",
+        "2.5.4.19" => "physicalDeliveryOfficeName",
+        "2.5.4.20" => "telephoneNumber",
+        "2.5.4.23" => "facsimileTelephoneNumber",
+        "2.5.4.51" => "houseIdentifier",
+        "2.5.4.54" => "dmdName",
         "2.5.4.65" => "pseudonym",
+        "2.5.4.72" => "role",
         "2.5.4.97" => "organizationIdentifier",
+        "0.9.2342.19200300.100.1.3" => "mail",
+        "1.2.840.113549.1.9.2" => "unstructuredName",
+        "1.2.840.113549.1.9.8" => "unstructuredAddress",
+        "1.3.6.1.4.1.311.60.2.1.1" => "jurisdictionL",
+        "1.3.6.1.4.1.311.60.2.1.2" => "jurisdictionST",
+        "1.3.6.1.4.1.311.60.2.1.3" => "jurisdictionC",
         "0.9.2342.19200300.100.1.25" => "DC",
         "0.9.2342.19200300.100.1.1" => "UID",
         EMAIL_ADDRESS_OID => "emailAddress",
@@ -339,6 +393,28 @@ mod tests {
         use x509_parser::prelude::FromDer;
         let (_, name) = X509Name::from_der(name_der).unwrap();
         openssl_slash(&name)
+    }
+
+    #[test]
+    fn a_name_the_parser_cuts_short_is_not_fully_parsed() {
+        let whole = name_with_cn(&[0x0c, 1, b'a']);
+        let (_, name) = {
+            use x509_parser::prelude::FromDer;
+            X509Name::from_der(&whole).unwrap()
+        };
+        assert!(fully_parsed(&name));
+        // The same name followed by an empty RDN and another CN.
+        let ava = [0x30, 8, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 1, b'b'];
+        let mut content = whole[2..].to_vec();
+        content.extend_from_slice(&[0x31, 0]);
+        content.extend_from_slice(&[0x31, ava.len() as u8]);
+        content.extend_from_slice(&ava);
+        let cut = [&[0x30, content.len() as u8][..], &content].concat();
+        use x509_parser::prelude::FromDer;
+        // The parser accepts it, dropping what follows the empty RDN.
+        let (_, name) = X509Name::from_der(&cut).unwrap();
+        assert_eq!(openssl_slash(&name), "/CN=a");
+        assert!(!fully_parsed(&name));
     }
 
     #[test]

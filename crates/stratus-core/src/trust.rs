@@ -102,8 +102,13 @@ struct Names {
 }
 
 impl Names {
+    /// The names of a certificate; `None` when it cannot be parsed or a
+    /// name is not parsed whole (the rest would escape the policies).
     fn of(der: &[u8]) -> Option<Names> {
         let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+        if !crate::dn::fully_parsed(cert.subject()) || !crate::dn::fully_parsed(cert.issuer()) {
+            return None;
+        }
         Some(Names {
             subject: crate::dn::openssl_slash(cert.subject()),
             issuer: crate::dn::openssl_slash(cert.issuer()),
@@ -334,7 +339,11 @@ impl TrustStore {
         if self.namespaces.is_empty() {
             return Ok(());
         }
-        let unusable = || TrustError::Untrusted("unusable certificate in the chain".into());
+        let unusable = || {
+            TrustError::Untrusted(
+                "a certificate of the chain has a name that cannot be read whole, so its namespace cannot be checked".into(),
+            )
+        };
         let mut chain = Vec::new();
         for der in std::iter::once(path.end_entity().der())
             .chain(path.intermediate_certificates().map(|c| c.der()))
