@@ -392,7 +392,7 @@ impl TrustStore {
             check(&cert.subject, above)?;
         }
         if !anchor.self_issued() {
-            check(&anchor.subject, above_anchor.clone())?;
+            check(&anchor.subject, above_anchor)?;
         }
         Ok(())
     }
