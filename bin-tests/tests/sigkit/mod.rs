@@ -347,40 +347,15 @@ impl MiniCa {
 
     fn new_with_key(key: &[u8], subject: &str, extensions: &str) -> MiniCa {
         let dir = Self::database(key);
-        let path = dir.path();
-        std::fs::write(path.join("ext.cnf"), format!("[ext]\n{extensions}")).unwrap();
-        openssl(
-            &[
-                "req", "-new", "-key", "ca.key", "-subj", subject, "-out", "ca.csr",
-            ],
-            path,
+        let cert = certify(
+            dir.path(),
+            "ca",
+            subject,
+            extensions,
+            &["-selfsign"],
+            START,
+            END,
         );
-        openssl(
-            &[
-                "ca",
-                "-batch",
-                "-config",
-                "ca.cnf",
-                "-selfsign",
-                "-keyfile",
-                "ca.key",
-                "-extfile",
-                "ext.cnf",
-                "-extensions",
-                "ext",
-                "-startdate",
-                START,
-                "-enddate",
-                END,
-                "-notext",
-                "-in",
-                "ca.csr",
-                "-out",
-                "ca.pem",
-            ],
-            path,
-        );
-        let cert = std::fs::read(path.join("ca.pem")).unwrap();
         MiniCa {
             dir,
             key: key.to_vec(),
@@ -401,40 +376,8 @@ impl MiniCa {
     ) -> Vec<u8> {
         let path = self.dir.path();
         std::fs::write(path.join("user.key"), key).unwrap();
-        std::fs::write(path.join("ext.cnf"), format!("[ext]\n{extensions}")).unwrap();
-        openssl(
-            &[
-                "req", "-new", "-key", "user.key", "-subj", subject, "-out", "user.csr",
-            ],
-            path,
-        );
-        openssl(
-            &[
-                "ca",
-                "-batch",
-                "-config",
-                "ca.cnf",
-                "-cert",
-                "ca.pem",
-                "-keyfile",
-                "ca.key",
-                "-extfile",
-                "ext.cnf",
-                "-extensions",
-                "ext",
-                "-startdate",
-                start,
-                "-enddate",
-                end,
-                "-notext",
-                "-in",
-                "user.csr",
-                "-out",
-                "user.pem",
-            ],
-            path,
-        );
-        std::fs::read(path.join("user.pem")).unwrap()
+        let signer = ["-cert", "ca.pem"];
+        certify(path, "user", subject, extensions, &signer, start, end)
     }
 
     /// Revoke `cert` (PEM, issued by this CA) in the CA's database.
@@ -483,6 +426,52 @@ impl MiniCa {
         );
         std::fs::read(path.join("crl.pem")).unwrap()
     }
+}
+
+/// In the CA database `path`: a request for the key `<stem>.key` with
+/// `subject`, signed by `openssl ca` (with `signer`: `-selfsign`, or the
+/// CA certificate) with the extension lines `extensions`, valid
+/// `start`..`end`, written to `<stem>.pem`; the certificate in PEM.
+fn certify(
+    path: &Path,
+    stem: &str,
+    subject: &str,
+    extensions: &str,
+    signer: &[&str],
+    start: &str,
+    end: &str,
+) -> Vec<u8> {
+    std::fs::write(path.join("ext.cnf"), format!("[ext]\n{extensions}")).unwrap();
+    let (key, csr, out) = (
+        format!("{stem}.key"),
+        format!("{stem}.csr"),
+        format!("{stem}.pem"),
+    );
+    openssl(
+        &["req", "-new", "-key", &key, "-subj", subject, "-out", &csr],
+        path,
+    );
+    let mut args = vec!["ca", "-batch", "-config", "ca.cnf"];
+    args.extend_from_slice(signer);
+    args.extend_from_slice(&[
+        "-keyfile",
+        "ca.key",
+        "-extfile",
+        "ext.cnf",
+        "-extensions",
+        "ext",
+        "-startdate",
+        start,
+        "-enddate",
+        end,
+        "-notext",
+        "-in",
+        &csr,
+        "-out",
+        &out,
+    ]);
+    openssl(&args, path);
+    std::fs::read(path.join(out)).unwrap()
 }
 
 /// The OpenSSL subject hash of a PEM certificate (`openssl x509 -hash`),
