@@ -193,3 +193,46 @@ fn outer(der: &[u8]) -> Option<(String, &[u8], Any<'_>)> {
     let (parameters, oid) = Any::from_ber(algorithm.data).ok()?;
     Some((oid.as_oid().ok()?.to_id_string(), parameters, data))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An `EncryptedPrivateKeyInfo` with pbeWithSHAAnd3-KeyTripleDES-CBC,
+    /// an 8-byte salt, `iterations` (one byte) and 8 bytes of data.
+    fn encrypted(iterations: u8) -> Vec<u8> {
+        let oid = [
+            0x06, 0x0a, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01, 0x03,
+        ];
+        let params = [
+            0x30, 0x0d, 0x04, 0x08, 1, 2, 3, 4, 5, 6, 7, 8, 0x02, 0x01, iterations,
+        ];
+        let algorithm = [&[0x30, (oid.len() + params.len()) as u8][..], &oid, &params].concat();
+        let data = [0x04, 0x08, 0, 0, 0, 0, 0, 0, 0, 0];
+        [
+            &[0x30, (algorithm.len() + data.len()) as u8][..],
+            &algorithm,
+            &data,
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn iteration_counts_out_of_range_are_named() {
+        let error = decrypt(&encrypted(0), "pw").unwrap_err();
+        assert!(matches!(error, PbeError::Malformed(what) if what.contains("iteration")));
+        // In range, the bad padding of these zero bytes reads as a wrong password.
+        assert_eq!(decrypt(&encrypted(1), "pw"), Err(PbeError::WrongPassword));
+    }
+
+    #[test]
+    fn other_schemes_are_left_to_the_caller() {
+        let mut der = encrypted(1);
+        der[15] = 0x09; // ...1.12.1.9: not a PBE scheme of this module
+        assert!(
+            matches!(decrypt(&der, "pw"), Err(PbeError::Unsupported(oid)) if oid.ends_with(".9"))
+        );
+        assert!(!handles("1.2.840.113549.1.5.13"));
+        assert!(handles("1.2.840.113549.1.5.3"));
+    }
+}
