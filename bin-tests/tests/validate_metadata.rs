@@ -642,21 +642,36 @@ fn documents_with_too_many_nodes_are_refused_at_the_xml_stage() {
 }
 
 #[test]
-fn deep_nesting_does_not_crash() {
+fn deep_nesting_is_refused_at_its_limit_not_crashing() {
     let minimal = std::fs::read_to_string(fixtures().join("valid-minimal.xml")).unwrap();
-    let depth = 100_000;
-    let nested = format!(
-        "{TYPE}<ex:x xmlns:ex=\"http://example.org/\" rdf:parseType=\"Resource\">{}{}</ex:x>",
-        "<ex:y rdf:parseType=\"Resource\">".repeat(depth),
-        "</ex:y>".repeat(depth)
-    );
-    let doc = minimal.replacen(TYPE, &nested, 1);
-    let output = stratus_stdin(VALIDATE, &["--no-signature"], doc.as_bytes());
-    assert_ok(&output, "100,000 nested parseType=Resource elements");
+    let nested = |depth: usize| {
+        let text = format!(
+            "{TYPE}<ex:x xmlns:ex=\"http://example.org/\" rdf:parseType=\"Resource\">{}{}</ex:x>",
+            "<ex:y rdf:parseType=\"Resource\">".repeat(depth),
+            "</ex:y>".repeat(depth)
+        );
+        minimal.replacen(TYPE, &text, 1)
+    };
+    // rdf:RDF, rdf:Description and ex:x above: 128 levels in all.
+    let output = stratus_stdin(VALIDATE, &["--no-signature"], nested(125).as_bytes());
+    assert_ok(&output, "125 nested parseType=Resource elements");
     assert_eq!(stdout(&output), "Valid: -\n");
+    let output = stratus_stdin(
+        VALIDATE,
+        &["--no-signature", "--json"],
+        nested(100_000).as_bytes(),
+    );
+    assert_code(&output, 1, "100,000 nested parseType=Resource elements");
+    let result = &json_lines(&output)[0];
+    assert_eq!(result["stage"], "xml");
+    let message = result["message"].as_str().unwrap();
+    assert!(
+        message.contains("exceeds the limit of 128 levels of nested elements"),
+        "{message}"
+    );
 
     // Unbalanced deep nesting is an XML error, not a crash.
-    let broken = minimal.replacen(TYPE, &format!("{TYPE}{}", "<ex:y>".repeat(depth)), 1);
+    let broken = minimal.replacen(TYPE, &format!("{TYPE}{}", "<ex:y>".repeat(100_000)), 1);
     let output = stratus_stdin(VALIDATE, &["--no-signature", "--json"], broken.as_bytes());
     assert_code(&output, 1, "unclosed deep nesting");
     assert_eq!(json_lines(&output)[0]["stage"], "xml");

@@ -3,6 +3,7 @@
 //! site gave trust anchors, the signer's certificate chain.
 
 use crate::error::{Error, Invalid, Result, Stage};
+use crate::input::MAX_DOCUMENT_BYTES;
 use crate::manifest::rules;
 use crate::trust::TrustOptions;
 use crate::xml;
@@ -28,13 +29,20 @@ pub struct Report {
 }
 
 /// Check the document `bytes` (named `source_name` in errors). A refusal is
-/// [`Error::Invalid`] naming the stage that failed.
+/// [`Error::Invalid`] naming the stage that failed, or [`Error::TooLarge`]
+/// for more than [`MAX_DOCUMENT_BYTES`] bytes (whatever read them).
 pub fn check_document(
     bytes: &[u8],
     source_name: &str,
     signature: SignaturePolicy,
     trust: &TrustOptions,
 ) -> Result<Report> {
+    if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
+        return Err(Error::TooLarge {
+            what: source_name.to_string(),
+            limit: MAX_DOCUMENT_BYTES,
+        });
+    }
     let text = xml::decode_text(bytes, source_name)?;
     let text = text.as_ref();
     let doc = xml::parse(text, source_name)?;

@@ -1631,19 +1631,29 @@ fn date_rules() {
 
 #[test]
 fn deep_nesting_does_not_overflow() {
-    let depth = 60_000;
-    let mut inner = String::with_capacity(depth * 40);
-    for _ in 0..depth {
-        inner.push_str(r#"<ex:a rdf:parseType="Resource">"#);
-    }
-    inner.push_str("<ex:b>x</ex:b>");
-    for _ in 0..depth {
-        inner.push_str("</ex:a>");
-    }
-    let text = extra(&inner);
+    let nested = |depth: usize| {
+        let mut inner = String::with_capacity(depth * 40);
+        for _ in 0..depth {
+            inner.push_str(r#"<ex:a rdf:parseType="Resource">"#);
+        }
+        inner.push_str("<ex:b>x</ex:b>");
+        for _ in 0..depth {
+            inner.push_str("</ex:a>");
+        }
+        extra(&inner)
+    };
+    // As deep as the parser allows: rdf:RDF, rdf:Description, the ex:a
+    // elements, ex:b.
+    let deepest = stratus_core::xml::limits::MAX_DEPTH - 3;
+    let text = nested(deepest);
     let doc = stratus_core::xml::parse(&text, "deep").unwrap();
     assert_eq!(rules::check_schema(&doc), Ok(()));
     assert_eq!(rules::check_constraints(&doc), Ok(()));
+    let err = stratus_core::xml::parse(&nested(deepest + 1), "deep").unwrap_err();
+    assert!(
+        err.to_string().contains("levels of nested elements"),
+        "{err}"
+    );
 }
 
 #[test]

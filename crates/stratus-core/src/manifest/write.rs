@@ -4,6 +4,7 @@
 //! read, whitespace included.
 
 use super::model::{Element, Manifest, Node, TermValues};
+use crate::xml::limits::MAX_DECLARATIONS_PER_ELEMENT;
 use crate::xml::{DCTERMS_NS, MARKETPLACE_BASE, RDF_NS, SLREQ_NS, SLTERMS_NS};
 use std::collections::BTreeMap;
 use xmlwriter::{Indent, Options, XmlWriter};
@@ -29,16 +30,20 @@ pub fn to_string(manifest: &Manifest) -> String {
     for (prefix, uri) in ROOT_NAMESPACES {
         w.write_attribute(&format!("xmlns:{prefix}"), uri);
     }
+    let (scope, declarations) = root_scope(&manifest.extensions);
+    for (name, uri) in &declarations {
+        write_attribute_text(&mut w, name, uri);
+    }
     w.write_attribute("xml:base", MARKETPLACE_BASE);
     w.start_element("rdf:Description");
     write_attribute_text(&mut w, "rdf:about", &format!("#{}", manifest.identifier));
-    write_body(&mut w, manifest);
+    write_body(&mut w, manifest, &scope);
     w.end_element();
     w.end_element();
     w.end_document()
 }
 
-fn write_body(w: &mut XmlWriter, manifest: &Manifest) {
+fn write_body(w: &mut XmlWriter, manifest: &Manifest, scope: &Scope) {
     if let Some(rdf_type) = &manifest.rdf_type {
         simple(w, "rdf:type", rdf_type);
     }
@@ -79,7 +84,7 @@ fn write_body(w: &mut XmlWriter, manifest: &Manifest) {
         }
     }
     for extension in &manifest.extensions {
-        write_extension(w, extension);
+        write_extension(w, extension, scope);
     }
 }
 
@@ -133,13 +138,53 @@ struct Scope {
     default_ns: String,
 }
 
-fn write_extension(w: &mut XmlWriter, element: &Element) {
+/// The scope at the root, and the declarations that make it: the fixed
+/// namespaces, then the extensions' namespaces, declared once on the root
+/// for as many as one start tag may declare (a document read with every
+/// declaration on its own element would otherwise be written with one on
+/// every element, past the parser's limits), the others where used.
+fn root_scope(extensions: &[Element]) -> (Scope, Vec<(String, String)>) {
     let mut scope = Scope {
         prefixes: ROOT_NAMESPACES
             .iter()
             .map(|(p, u)| (p.to_string(), u.to_string()))
             .collect(),
         default_ns: String::new(),
+    };
+    let mut declarations = Vec::new();
+    let room = MAX_DECLARATIONS_PER_ELEMENT - ROOT_NAMESPACES.len();
+    let mut pending: Vec<&Element> = extensions.iter().rev().collect();
+    while let Some(element) = pending.pop() {
+        if declarations.len() == room {
+            break;
+        }
+        let names = std::iter::once((&element.namespace, &element.prefix))
+            .chain(element.attributes.iter().map(|a| (&a.namespace, &a.prefix)));
+        for (namespace, prefix) in names {
+            // The default namespace and unqualified names stay where used.
+            if prefix.is_some() && !namespace.is_empty() && declarations.len() < room {
+                qualify(
+                    namespace,
+                    prefix.as_deref(),
+                    false,
+                    &mut scope,
+                    &mut declarations,
+                );
+            }
+        }
+        let children = element.children.iter().rev();
+        pending.extend(children.filter_map(|child| match child {
+            Node::Element(inner) => Some(inner),
+            Node::Text(_) => None,
+        }));
+    }
+    (scope, declarations)
+}
+
+fn write_extension(w: &mut XmlWriter, element: &Element, root: &Scope) {
+    let mut scope = Scope {
+        prefixes: root.prefixes.clone(),
+        default_ns: root.default_ns.clone(),
     };
     write_element(w, element, &mut scope, true);
 }

@@ -1107,23 +1107,23 @@ mod tests {
 
     #[test]
     fn many_namespaces_in_scope() {
-        let declarations: String = (0..300)
+        let declarations: String = (0..crate::xml::limits::MAX_DECLARATIONS_PER_ELEMENT)
             .map(|i| format!(" xmlns:p{i}=\"http://x/{i}\""))
             .collect();
         let text = format!(
-            "<r{declarations}><p7:e p299:a=\"1\"><p7:f xmlns:p7=\"http://x/7\"/></p7:e></r>"
+            "<r{declarations}><p7:e p31:a=\"1\"><p7:f xmlns:p7=\"http://x/7\"/></p7:e></r>"
         );
         let out = doc_c14n(&text, &exclusive(false, &["p3"]));
         assert_eq!(
             out,
-            "<r xmlns:p3=\"http://x/3\"><p7:e xmlns:p299=\"http://x/299\" xmlns:p7=\"http://x/7\" p299:a=\"1\"><p7:f></p7:f></p7:e></r>"
+            "<r xmlns:p3=\"http://x/3\"><p7:e xmlns:p31=\"http://x/31\" xmlns:p7=\"http://x/7\" p31:a=\"1\"><p7:f></p7:f></p7:e></r>"
         );
         let out = doc_c14n(&text, &inclusive(false));
         assert!(
-            out.ends_with("><p7:e p299:a=\"1\"><p7:f></p7:f></p7:e></r>"),
+            out.ends_with("><p7:e p31:a=\"1\"><p7:f></p7:f></p7:e></r>"),
             "{out}"
         );
-        assert_eq!(out.matches("xmlns:").count(), 300);
+        assert_eq!(out.matches("xmlns:").count(), 32);
     }
 
     #[test]
