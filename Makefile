@@ -31,14 +31,18 @@ demo: build
 	sh examples/demo.sh target/release demo-out
 
 bench: build
-	sh bench/run.sh target/release bench-out
+	$(CARGO) run --quiet --release -p xtask -- shapes bench-out/shapes > /dev/null
+	sh bench/run.sh target/release bench-out bench-out/shapes
 
 # Every fuzz target for FUZZ_SECONDS each (needs cargo-fuzz; see fuzz/README.md).
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = validate manifest_roundtrip c14n namespaces
 fuzz:
+	$(CARGO) run --quiet -p xtask -- shapes fuzz/corpus/validate 262144 > /dev/null
+	$(CARGO) run --quiet -p xtask -- shapes fuzz/corpus/c14n 262144 > /dev/null
 	for t in $(FUZZ_TARGETS); do \
 		mkdir -p fuzz/corpus/$$t; \
+		cp fuzz/regressions/$$t/* fuzz/corpus/$$t/; \
 		(cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t corpus/$$t -- \
 			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048) || exit 1; \
 	done

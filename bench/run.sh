@@ -10,14 +10,21 @@
 #   4. Verifying one signed document per process against
 #      `xmlsec1 --verify --insecure` on the same document.
 #   5. Verifying 1,000 signed documents in one call against 1,000 xmlsec1 runs.
+#   6. Parsing cost against size: validation time of each hostile document
+#      shape (fuzz/common/shapes.rs) at 1/8, 1/4, 1/2 and all of its
+#      largest accepted size, and the growth factor of each doubling,
+#      against `xmllint --noout` on the same files; then the shapes that
+#      once took minutes, refused at their limits.
 #
 # Times are wall-clock seconds, best of RUNS (default 3; DIGEST_RUNS, default
 # 5, for the first benchmark, whose commands take turns), page cache warm;
 # peak memory is the maximum resident set size from GNU time.
-# usage: run.sh BIN_DIR OUT_DIR
+# usage: run.sh BIN_DIR OUT_DIR [SHAPES_DIR] (the output of `xtask shapes`)
 set -eu
 bin=$(cd "${1:-target/release}" && pwd)
 out=${2:-bench-out}
+shapes=${3:-}
+[ -z "$shapes" ] || shapes=$(cd "$shapes" && pwd)
 runs=${RUNS:-3}
 size_mib=${IMAGE_MIB:-1024}
 mkdir -p "$out"
@@ -32,6 +39,29 @@ time_once() {
     }
     end=$(date +%s%N)
     echo "$start $end $(cat time.txt)" | awk '{ printf "%.3f %d\n", ($2 - $1) / 1e9, $3 }'
+}
+
+# time_failing CMD...: like time_once, for a command that must refuse its
+# input (a non-zero exit).
+time_failing() {
+    start=$(date +%s%N)
+    if /usr/bin/time -f '%M' -o time.txt "$@" > /dev/null 2> stderr.txt; then
+        echo "expected a refusal: $*" >&2
+        exit 1
+    fi
+    end=$(date +%s%N)
+    echo "$start $end $(tail -1 time.txt)" | awk '{ printf "%.3f %d\n", ($2 - $1) / 1e9, $3 }'
+}
+
+# best_of_failing CMD...: the fastest of $runs runs of time_failing.
+best_of_failing() {
+    results=""
+    i=0
+    while [ "$i" -lt "$runs" ]; do
+        results=$(printf '%s\n%s' "$results" "$(time_failing "$@")")
+        i=$((i + 1))
+    done
+    best "$results"
 }
 
 # best SECONDS_KIB...: the fastest of several "seconds peak_kib" pairs.
@@ -167,3 +197,38 @@ echo "$ours $theirs" | awk '{
     printf "  xmlsec1, 1,000 runs                   %7.3f s  %8.0f documents/s\n", $2, 1000 / $2
     printf "  speed-up: %.0fx (target >= 40x)\n", $2 / $1
 }'
+
+if [ -n "$shapes" ]; then
+    echo
+    echo "== 6. Parsing cost against size (validate --no-signature; best of $runs)"
+    echo "  shape              size (MiB) at 1/8 1/4 1/2 1:   time (s)                   growth per doubling   xmllint growth   peak RSS at 1 (KiB)"
+    for shape in flat-properties attributes prefixed-names deep-subtrees long-text comments; do
+        sizes="" times="" theirs=""
+        for eighths in 1 2 4 8; do
+            file="$shapes/$shape-$eighths.xml"
+            sizes="$sizes $(stat -c %s "$file")"
+            set -- $(best_of "$bin/stratus-validate-metadata" -q --no-signature "$file")
+            times="$times $1"
+            peak=$2
+            set -- $(best_of xmllint --noout "$file")
+            theirs="$theirs $1"
+        done
+        echo "$shape|$sizes|$times|$theirs|$peak" | awk -F'|' '{
+            n = split($2, s, " "); split($3, t, " "); split($4, x, " ")
+            printf "  %-18s", $1
+            for (i = 1; i <= n; i++) printf " %5.2f", s[i] / 1048576
+            printf "   "
+            for (i = 1; i <= n; i++) printf " %5.3f", t[i]
+            printf "   "
+            for (i = 2; i <= n; i++) printf " %4.2f", (t[i - 1] > 0 ? t[i] / t[i - 1] : 0)
+            printf "       "
+            for (i = 2; i <= n; i++) printf " %4.2f", (x[i - 1] > 0 ? x[i] / x[i - 1] : 0)
+            printf "   %8d\n", $5
+        }'
+    done
+    echo "  refused at a limit (time of the refusal):"
+    for sample in many-root-declarations declaring-chain many-attributes document-bytes-over-limit; do
+        set -- $(best_of_failing "$bin/stratus-validate-metadata" -q --no-signature "$shapes/$sample.xml")
+        printf '    %-26s %6.3f s  %6.0f KiB peak\n' "$sample" "$1" "$2"
+    done
+fi

@@ -1,7 +1,11 @@
 //! Build-time tasks that need the commands' clap definitions:
 //!
 //! - `xtask man DIR`: one man page per command (section 1);
-//! - `xtask completions DIR`: bash, zsh and fish completions per command.
+//! - `xtask completions DIR`: bash, zsh and fish completions per command;
+//! - `xtask shapes DIR [MAX_BYTES]`: the generated documents of hostile
+//!   shapes (`fuzz/common/shapes.rs`), at and over each parsing limit and
+//!   in doubling sizes, no larger than MAX_BYTES each: benchmark inputs
+//!   and fuzzing seeds.
 //!
 //! Generating from the same definitions as `--help` keeps the two in step.
 
@@ -16,8 +20,18 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         [task, dir] if task == "man" => write_man_pages(Path::new(dir)),
         [task, dir] if task == "completions" => write_completions(Path::new(dir)),
+        [task, dir] if task == "shapes" => write_shapes(Path::new(dir), usize::MAX),
+        [task, dir, max] if task == "shapes" => match max.parse() {
+            Ok(max) => write_shapes(Path::new(dir), max),
+            Err(_) => {
+                eprintln!("xtask shapes: MAX_BYTES must be a number of bytes, not '{max}'");
+                return ExitCode::from(2);
+            }
+        },
         _ => {
-            eprintln!("usage: xtask man DIR | xtask completions DIR");
+            eprintln!(
+                "usage: xtask man DIR | xtask completions DIR | xtask shapes DIR [MAX_BYTES]"
+            );
             return ExitCode::from(2);
         }
     };
@@ -28,6 +42,35 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[path = "../../fuzz/common/shapes.rs"]
+mod shapes;
+
+/// Write every generated document no larger than `max_bytes`: the samples
+/// at and over the limits as `NAME.xml`, and each scaling shape at 1/8,
+/// 1/4, 1/2 and all of its largest size as `SHAPE-1.xml` to `SHAPE-8.xml`.
+fn write_shapes(dir: &Path, max_bytes: usize) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let write = |name: &str, text: &str| {
+        if text.len() > max_bytes {
+            return Ok(());
+        }
+        let path = dir.join(name);
+        std::fs::write(&path, text)?;
+        println!("{}", path.display());
+        Ok::<(), std::io::Error>(())
+    };
+    for sample in shapes::near_limits() {
+        write(&sample.name, &sample.text)?;
+    }
+    for shape in shapes::shapes() {
+        for eighths in [1, 2, 4, 8] {
+            let text = (shape.build)(shape.max_units * eighths / 8);
+            write(&format!("{}-{eighths}.xml", shape.name), &text)?;
+        }
+    }
+    Ok(())
 }
 
 fn write_man_pages(dir: &Path) -> std::io::Result<()> {
