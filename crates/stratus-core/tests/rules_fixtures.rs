@@ -522,8 +522,9 @@ fn root_element_rules() {
         )]),
         Fail(r#"One of '{WC["http://www.w3.org/2000/09/xmldsig#"]}' is expected."#),
         Fail(TYPE_MSG),
-        Pass,
-    );
+        // RDF/XML, but the graph says something about another resource.
+        Fail("the RDF graph has a statement about <http://mp.stratuslab.eu/#other>, in the element dcterms:type at "),
+        );
     expect(
         "one signature",
         &variant(&[(AFTER, SIGNATURE)]),
@@ -1665,5 +1666,91 @@ fn many_documents_in_one_run() {
     for text in &texts {
         let doc = stratus_core::xml::parse(text, "many").unwrap();
         assert_eq!(rules::check_unsigned(&doc, text), Ok(()));
+    }
+}
+
+/// The RDF graph says no more than the description: an extension element
+/// that names the image or another resource is refused at the RDF stage,
+/// naming the element; extensions about blank nodes stay valid.
+#[test]
+fn extensions_may_not_add_to_the_graph() {
+    let refused = [
+        (
+            "a property attribute on an element pointing at the image",
+            r##"<ex:see rdf:resource="#MMZu9WvwKIro-rtBQfDk4PsKO7_" dcterms:identifier="OTHER"/>"##,
+            "statement <http://purl.org/dc/terms/identifier> about the image",
+            "ex:see",
+        ),
+        (
+            "more locations through a property attribute",
+            r##"<ex:see rdf:resource="#MMZu9WvwKIro-rtBQfDk4PsKO7_" slterms:location="http://evil.example/x"/>"##,
+            "statement <http://mp.stratuslab.eu/slterms#location> about the image",
+            "ex:see",
+        ),
+        (
+            "a typed node naming the image",
+            r##"<ex:x><ex:Thing rdf:about="#MMZu9WvwKIro-rtBQfDk4PsKO7_"><slreq:checksum rdf:parseType="Resource"><slreq:algorithm>SHA-1</slreq:algorithm><slreq:value>0000000000000000000000000000000000000000</slreq:value></slreq:checksum></ex:Thing></ex:x>"##,
+            "about the image that no property element of its description makes",
+            "ex:Thing",
+        ),
+        (
+            "rdf:ID naming the image",
+            r#"<ex:x><ex:Thing rdf:ID="MMZu9WvwKIro-rtBQfDk4PsKO7_"><slterms:location>http://evil.example/y</slterms:location></ex:Thing></ex:x>"#,
+            "statement <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> about the image",
+            "ex:Thing",
+        ),
+        (
+            "another endorsement",
+            r##"<ex:x><rdf:Description rdf:about="#MMZu9WvwKIro-rtBQfDk4PsKO7_"><slreq:endorsement rdf:parseType="Resource"><dcterms:created>2011-01-24T09:59:42Z</dcterms:created></slreq:endorsement></rdf:Description></ex:x>"##,
+            "statement <http://mp.stratuslab.eu/slreq#endorsement> about the image",
+            "slreq:endorsement",
+        ),
+        (
+            "a statement about another entry",
+            r##"<ex:x><rdf:Description rdf:about="#NMZu9WvwKIro-rtBQfDk4PsKO7_"><slterms:deprecated>bad</slterms:deprecated></rdf:Description></ex:x>"##,
+            "statement about <http://mp.stratuslab.eu/#NMZu9WvwKIro-rtBQfDk4PsKO7_>",
+            "slterms:deprecated",
+        ),
+        (
+            "a statement about an absolute IRI",
+            r#"<ex:x><rdf:Description rdf:about="http://example.org/elsewhere"><ex:p>v</ex:p></rdf:Description></ex:x>"#,
+            "statement about <http://example.org/elsewhere>",
+            "ex:p",
+        ),
+        (
+            "a reified property (rdf:ID on a property element)",
+            r#"<ex:note rdf:ID="r1">x</ex:note>"#,
+            "statement about <http://mp.stratuslab.eu/#r1>",
+            "ex:note",
+        ),
+    ];
+    for (name, xml, message, element) in refused {
+        let text = extra(xml);
+        let doc = stratus_core::xml::parse(&text, name).unwrap();
+        // The schema refuses some of these already (rdf:Description with
+        // rdf:about in the free part); the RDF stage refuses them all.
+        assert!(rules::check_unsigned(&doc, &text).is_err(), "{name}");
+        let error = rules::check_rdf(&doc, &text).unwrap_err();
+        assert_eq!(error.stage, Stage::Rdf, "{name}: {}", error.message);
+        assert!(error.message.contains(message), "{name}: {}", error.message);
+        let in_element = format!("in the element {element} at ");
+        assert!(
+            error.message.contains(&in_element),
+            "{name}: {}",
+            error.message
+        );
+    }
+    let allowed = [
+        r#"<ex:note>literal</ex:note>"#,
+        r#"<ex:link rdf:resource="http://example.org/other-image"/>"#,
+        r#"<ex:blank ex:size="3" ex:unit="GiB"/>"#,
+        r#"<ex:x rdf:parseType="Resource"><ex:y rdf:parseType="Resource"><ex:z>v</ex:z></ex:y></ex:x>"#,
+        r#"<ex:x><ex:Thing><ex:p>typed blank node</ex:p></ex:Thing></ex:x>"#,
+        r#"<ex:x rdf:nodeID="n1"/><ex:y><ex:Thing rdf:nodeID="n1"><ex:p>v</ex:p></ex:Thing></ex:y>"#,
+    ];
+    for xml in allowed {
+        let text = extra(xml);
+        let doc = stratus_core::xml::parse(&text, "allowed").unwrap();
+        assert_eq!(rules::check_unsigned(&doc, &text), Ok(()), "{xml}");
     }
 }

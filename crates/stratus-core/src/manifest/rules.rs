@@ -131,22 +131,131 @@ pub fn check_rdf(doc: &Document, text: &str) -> Result<(), Invalid> {
     let parser = oxrdfxml::RdfXmlParser::new()
         .with_base_iri(RDF_BASE_IRI)
         .expect("the base IRI is a valid IRI");
+    let mut view = GraphView::of(doc);
     let mut triples = parser.for_slice(prepared.as_bytes());
     loop {
-        match triples.next() {
+        let fault = match triples.next() {
             None => return Ok(()),
-            Some(Ok(_)) => {}
-            Some(Err(error)) => {
-                let stopped = usize::try_from(triples.buffer_position()).unwrap_or(usize::MAX);
-                let offset = original_offset(&edits, stopped).min(text.len());
-                let position = doc.text_pos_at(offset);
-                return Err(Invalid::new(
-                    Stage::Rdf,
-                    format!("{error} [line {}, column {}]", position.row, position.col),
-                ));
+            Some(Ok(triple)) => match view.admit(&triple) {
+                Ok(()) => continue,
+                Err(fault) => Fault::Graph(fault),
+            },
+            Some(Err(error)) => Fault::Syntax(error.to_string()),
+        };
+        let stopped = usize::try_from(triples.buffer_position()).unwrap_or(usize::MAX);
+        let offset = original_offset(&edits, stopped).min(text.len());
+        let position = doc.text_pos_at(offset);
+        let message = match fault {
+            Fault::Syntax(error) => error,
+            Fault::Graph(fault) => format!(
+                "{fault}, in the element {} (a document may state about named resources only what its description's own property elements state)",
+                element_name_at(doc, offset)
+            ),
+        };
+        return Err(Invalid::new(
+            Stage::Rdf,
+            format!("{message} [line {}, column {}]", position.row, position.col),
+        ));
+    }
+}
+
+/// Why the RDF/XML stage stopped.
+enum Fault {
+    /// The text is not RDF/XML: the parser's message.
+    Syntax(String),
+    /// The graph says more than the description: what.
+    Graph(String),
+}
+
+/// What the RDF graph of a valid document may say: about the image (the
+/// description's subject), one statement per property element of the
+/// description, with that element's predicate; about blank nodes,
+/// anything; about any other named resource, nothing. An extension element
+/// could otherwise add a second identifier, more locations or another
+/// checksum to the image in the graph (which the Marketplace indexes and
+/// queries) while the XML (which sites read) says otherwise, or make
+/// statements about other entries.
+struct GraphView {
+    /// The IRI of the description's subject, when it has a usable one.
+    image: Option<String>,
+    /// Per predicate IRI, how many statements about the image remain.
+    expected: std::collections::HashMap<String, usize>,
+}
+
+impl GraphView {
+    fn of(doc: &Document) -> Self {
+        let root = doc.root_element();
+        let description = root
+            .children()
+            .find(|n| is_element(*n, RDF_NS, "Description"));
+        let base = root.attribute((XML_NS, "base")).unwrap_or(RDF_BASE_IRI);
+        let image = description
+            .and_then(|d| d.attribute((RDF_NS, "about")))
+            .and_then(|about| {
+                let base = oxiri::Iri::parse(base.to_string()).ok()?;
+                Some(base.resolve(about).ok()?.into_inner())
+            });
+        let mut expected = std::collections::HashMap::new();
+        let properties = description
+            .into_iter()
+            .flat_map(|d| d.children())
+            .filter(|n| n.is_element() && !is_element(*n, XMLDSIG_NS, "Signature"));
+        for property in properties {
+            let name = property.tag_name();
+            let predicate = format!("{}{}", name.namespace().unwrap_or(""), name.name());
+            *expected.entry(predicate).or_insert(0) += 1;
+        }
+        GraphView { image, expected }
+    }
+
+    /// Admit one triple of the graph, or say what it adds.
+    fn admit(&mut self, triple: &oxrdf::Triple) -> Result<(), String> {
+        let oxrdf::NamedOrBlankNode::NamedNode(subject) = &triple.subject else {
+            return Ok(());
+        };
+        if self.image.as_deref() != Some(subject.as_str()) {
+            return Err(format!(
+                "the RDF graph has a statement about <{}>",
+                subject.as_str()
+            ));
+        }
+        match self.expected.get_mut(triple.predicate.as_str()) {
+            Some(remaining) if *remaining > 0 => {
+                *remaining -= 1;
+                Ok(())
             }
+            _ => Err(format!(
+                "the RDF graph has a statement <{}> about the image that no property element of its description makes",
+                triple.predicate.as_str()
+            )),
         }
     }
+}
+
+/// The qualified name (as written) and start position of the innermost
+/// element that holds the byte before `offset` (the parser's position is
+/// just past what it read last), for a message.
+fn element_name_at(doc: &Document, offset: usize) -> String {
+    let offset = offset.saturating_sub(1);
+    let mut node = doc.root_element();
+    while let Some(child) = node
+        .children()
+        .find(|c| c.is_element() && c.range().start <= offset && offset < c.range().end)
+    {
+        node = child;
+    }
+    let text = doc.input_text();
+    let start = node.range().start;
+    let name_end = text[start + 1..]
+        .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
+        .map_or(text.len(), |i| start + 1 + i);
+    let position = doc.text_pos_at(start);
+    format!(
+        "{} at {}:{}",
+        &text[start + 1..name_end],
+        position.row,
+        position.col
+    )
 }
 
 /// Schema, then constraints, then RDF: the legacy unsigned pipeline
