@@ -353,3 +353,46 @@ mod xmlsec1 {
         }
     }
 }
+
+/// KeyInfo is not signed: it may hold one X509Data of X509Certificate
+/// elements and white space, nothing else (as xmlsec1 requires). Comments
+/// there change nothing.
+#[test]
+fn key_info_holds_only_certificates() {
+    let signed = fixture("valid-full-signature.xml");
+    let refused = [
+        ("<KeyInfo>", "<KeyInfo><KeyName>jane</KeyName>"),
+        ("<KeyInfo>", "<KeyInfo>text"),
+        ("<KeyInfo>", "<KeyInfo>\u{a0}"),
+        ("<X509Data>", "<X509Data>\u{2003}"),
+        ("<X509Data>", "<X509Data><X509SubjectName>CN=Jane</X509SubjectName>"),
+        ("<X509Data>", "<X509Data><X509SKI>AAAA</X509SKI>"),
+        ("<X509Data>", "<X509Data><Foreign xmlns=\"urn:x\"/>"),
+        ("</X509Data>", "</X509Data><X509Data/>"),
+        ("</X509Data>", "</X509Data><KeyValue/>"),
+        ("<KeyInfo>", "<KeyInfo xmlns:x=\"urn:x\" x:a=\"1\">"),
+        ("<X509Data>", "<X509Data Id=\"x\">"),
+    ];
+    for (from, to) in refused {
+        let forged = edit(&signed, from, to);
+        match verify_text(&forged) {
+            Err(SignatureError::Structure(message)) => {
+                assert!(
+                    message.contains("KeyInfo")
+                        || message.contains("X509Data")
+                        || message.contains("unexpected text")
+                        || message.contains("unexpected attribute"),
+                    "{to}: {message}"
+                )
+            }
+            other => panic!("{to}: {other:?}"),
+        }
+    }
+    for (from, to) in [
+        ("<KeyInfo>", "<KeyInfo><!-- a comment -->\n  "),
+        ("<X509Data>", "<X509Data>\r\n\t<!---->"),
+        ("<KeyInfo>", "<KeyInfo Id=\"keys\">"),
+    ] {
+        verify_text(&edit(&signed, from, to)).unwrap_or_else(|e| panic!("{to}: {e}"));
+    }
+}

@@ -236,47 +236,36 @@ fn parse_reference(
     ))
 }
 
-/// The certificates of `KeyInfo/X509Data`, signer first.
+/// The certificates of `KeyInfo/X509Data`, signer first. `KeyInfo` is not
+/// covered by the signature, so it may hold nothing but one `X509Data` of
+/// `X509Certificate` elements (and white space), as xmlsec1 requires:
+/// anything else there could be read by some consumer as part of the
+/// document while no signature vouches for it.
 fn parse_key_info(key_info: Node) -> Result<Vec<CertificateDer<'static>>, SignatureError> {
-    let children = element_children(key_info)?;
-    let x509_data: Vec<Node> = children
-        .iter()
-        .copied()
-        .filter(|n| is_dsig(*n, "X509Data"))
-        .collect();
-    if let Some(other) = children
-        .iter()
-        .find(|n| !is_dsig(**n, "X509Data") && !is_dsig(**n, "KeyName"))
-    {
-        return Err(refuse(format!(
-            "KeyInfo may hold only X509Data (and KeyName), not {}",
-            other.tag_name().name()
-        )));
-    }
-    let [data] = x509_data.as_slice() else {
-        return Err(refuse(
-            "KeyInfo must hold exactly one X509Data with the signer's certificate",
-        ));
-    };
-    let mut certificates = Vec::new();
-    for child in element_children(*data)? {
-        if is_dsig(child, "X509Certificate") {
-            let der = decode_base64(child, "X509Certificate")?;
-            certificates.push(CertificateDer::from(der));
-        } else if !["X509SubjectName", "X509IssuerSerial", "X509SKI"]
-            .iter()
-            .any(|name| is_dsig(child, name))
-        {
+    only_attributes(key_info, &["Id"])?;
+    let data = match element_children(key_info)?.as_slice() {
+        [data] if is_dsig(*data, "X509Data") => *data,
+        [] => return Err(refuse("KeyInfo holds no X509Data")),
+        [data] | [data, ..] if !is_dsig(*data, "X509Data") => {
             return Err(refuse(format!(
-                "unexpected element {} in X509Data",
+                "KeyInfo may hold only one X509Data, not {}",
+                data.tag_name().name()
+            )))
+        }
+        _ => return Err(refuse("KeyInfo may hold only one X509Data")),
+    };
+    only_attributes(data, &[])?;
+    let mut certificates = Vec::new();
+    for child in element_children(data)? {
+        if !is_dsig(child, "X509Certificate") {
+            return Err(refuse(format!(
+                "X509Data may hold only X509Certificate elements, not {}",
                 child.tag_name().name()
             )));
         }
-    }
-    for key_name in children.iter().filter(|n| is_dsig(**n, "KeyName")) {
-        if key_name.children().any(|c| c.is_element()) {
-            return Err(refuse("KeyName must hold text only"));
-        }
+        only_attributes(child, &[])?;
+        let der = decode_base64(child, "X509Certificate")?;
+        certificates.push(CertificateDer::from(der));
     }
     if certificates.is_empty() {
         return Err(refuse("X509Data holds no X509Certificate"));
@@ -296,7 +285,7 @@ fn element_children<'a, 'input>(
     for child in node.children() {
         if child.is_element() {
             elements.push(child);
-        } else if child.is_text() && !child.text().unwrap_or("").trim().is_empty() {
+        } else if child.is_text() && !is_xml_white_space(child.text().unwrap_or("")) {
             return Err(refuse(format!(
                 "unexpected text in {}",
                 node.tag_name().name()
@@ -304,6 +293,12 @@ fn element_children<'a, 'input>(
         }
     }
     Ok(elements)
+}
+
+/// Whether `text` is XML white space only (space, tab, CR, LF: not the
+/// other Unicode spaces, which are text).
+fn is_xml_white_space(text: &str) -> bool {
+    text.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
 
 /// Exactly the named XML-DSig children, in order.
