@@ -365,7 +365,10 @@ fn key_info_holds_only_certificates() {
         ("<KeyInfo>", "<KeyInfo>text"),
         ("<KeyInfo>", "<KeyInfo>\u{a0}"),
         ("<X509Data>", "<X509Data>\u{2003}"),
-        ("<X509Data>", "<X509Data><X509SubjectName>CN=Jane</X509SubjectName>"),
+        (
+            "<X509Data>",
+            "<X509Data><X509SubjectName>CN=Jane</X509SubjectName>",
+        ),
         ("<X509Data>", "<X509Data><X509SKI>AAAA</X509SKI>"),
         ("<X509Data>", "<X509Data><Foreign xmlns=\"urn:x\"/>"),
         ("</X509Data>", "</X509Data><X509Data/>"),

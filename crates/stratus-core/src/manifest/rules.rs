@@ -1081,11 +1081,10 @@ fn gather<'a, 'input>(doc: &'a Document<'input>) -> Facts<'a, 'input> {
                 _ => {}
             }
         } else if ns == Some(SLREQ_NS) && parent_is_in_description(node, SLREQ_NS, "checksum") {
-            if local == "algorithm"
-                && node
-                    .children()
-                    .any(|c| c.is_text() && c.text() == Some("SHA-1"))
-            {
+            // By the element's string value, not (as the legacy XPath
+            // `text()='SHA-1'`) by any one of its text nodes: a comment
+            // splits text nodes, and comments are not signed.
+            if local == "algorithm" && string_value_is(node, "SHA-1") {
                 facts.sha1_algorithms += 1;
             } else if local == "value"
                 && facts.sha1_value.is_none()

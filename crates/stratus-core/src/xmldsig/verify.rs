@@ -298,7 +298,8 @@ fn element_children<'a, 'input>(
 /// Whether `text` is XML white space only (space, tab, CR, LF: not the
 /// other Unicode spaces, which are text).
 fn is_xml_white_space(text: &str) -> bool {
-    text.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    text.bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
 
 /// Exactly the named XML-DSig children, in order.
