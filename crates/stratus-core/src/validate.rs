@@ -73,8 +73,11 @@ pub fn check_document(
         report.email_in_certificate = endorser.email_in_certificate;
         if trust.is_enabled() {
             trust
-                .store
-                .verify(&verified.signer, &verified.intermediates, trust.at)
+                .verify(
+                    &verified.signer,
+                    &verified.intermediates,
+                    endorser.email.as_deref(),
+                )
                 .map_err(|e| invalid(Invalid::new(Stage::Trust, e.to_string())))?;
             report.trust_checked = true;
             report.email_verified = endorser.email_in_certificate;
