@@ -238,8 +238,9 @@ pub fn any_email(cert: &X509Certificate<'_>) -> Option<String> {
 /// is listed in the `#hex` form of [`rfc2253`], which no address equals.
 ///
 /// `Err` when an e-mail could be missed: the subjectAltName extension
-/// cannot be read (malformed, or present twice), or the subject is not
-/// parsed whole ([`fully_parsed`]).
+/// cannot be read (malformed, present twice, or holding an entry that
+/// cannot be decoded), or the subject is not parsed whole
+/// ([`fully_parsed`]).
 pub fn certificate_emails(cert: &X509Certificate<'_>) -> Result<Vec<String>, String> {
     if !fully_parsed(cert.subject()) {
         return Err("the subject name cannot be read whole".into());
@@ -247,14 +248,21 @@ pub fn certificate_emails(cert: &X509Certificate<'_>) -> Result<Vec<String>, Str
     let san = cert
         .subject_alternative_name()
         .map_err(|e| format!("the subjectAltName extension cannot be read: {e}"))?;
-    let mut emails: Vec<String> = san
-        .iter()
-        .flat_map(|san| san.value.general_names.iter())
-        .filter_map(|name| match name {
-            GeneralName::RFC822Name(email) => Some((*email).to_string()),
-            _ => None,
-        })
-        .collect();
+    let mut emails = Vec::new();
+    for name in san.iter().flat_map(|san| san.value.general_names.iter()) {
+        match name {
+            GeneralName::RFC822Name(email) => emails.push((*email).to_string()),
+            // x509-parser keeps what it cannot decode (an rfc822Name that
+            // is not ASCII, an unknown tag) aside instead of failing.
+            GeneralName::Invalid(tag, _) => {
+                return Err(format!(
+                    "the subjectAltName holds an entry that cannot be read (tag [{}])",
+                    tag.0
+                ))
+            }
+            _ => {}
+        }
+    }
     for ava in cert.subject().iter_attributes() {
         if ava.attr_type().to_id_string() == EMAIL_ADDRESS_OID {
             let value = ava.attr_value();

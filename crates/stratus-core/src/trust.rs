@@ -687,13 +687,6 @@ impl TrustStore {
             if constraints.is_empty() {
                 continue;
             }
-            if let Some(email) = claimed.filter(|e| !constraints.allows(e)) {
-                return Err(TrustError::EmailOutsideConstraints {
-                    email: email.to_string(),
-                    claimed: true,
-                    ca: ca_name(),
-                });
-            }
             for (below, cert) in certs[..position].iter().enumerate() {
                 if below > 0 && cert.subject().as_raw() == cert.issuer().as_raw() {
                     continue;
@@ -707,6 +700,13 @@ impl TrustStore {
                         ca: ca_name(),
                     });
                 }
+            }
+            if let Some(email) = claimed.filter(|e| !constraints.allows(e)) {
+                return Err(TrustError::EmailOutsideConstraints {
+                    email: email.to_string(),
+                    claimed: true,
+                    ca: ca_name(),
+                });
             }
         }
         Ok(())

@@ -133,6 +133,9 @@ impl Signer<'_> {
                 return Err(SignError::UnreadableName(part));
             }
         }
+        // A subjectAltName the verifier cannot read refuses the signer.
+        crate::dn::certificate_emails(&cert)
+            .map_err(|e| SignError::Key(format!("unusable certificate: {e}")))?;
         let email = self.choose_email(&doc, &cert)?;
         let endorsement = EndorsementText {
             created: clock::format_utc(self.now),
