@@ -319,13 +319,21 @@ impl MiniCa {
     /// A CA certified by this one (an intermediate), with a fresh key.
     #[allow(dead_code)] // not every test binary makes sub-CAs
     pub fn sub_ca(&self, subject: &str) -> MiniCa {
+        self.sub_ca_with(subject, "")
+    }
+
+    /// A CA certified by this one, with the extension lines `extra` (such
+    /// as nameConstraints) besides those of every CA.
+    pub fn sub_ca_with(&self, subject: &str, extra: &str) -> MiniCa {
         let key = new_rsa_key(2048);
         let cert = self.issue(
             &key,
             subject,
-            "basicConstraints = critical,CA:TRUE\n\
-             keyUsage = critical,keyCertSign,cRLSign\n\
-             subjectKeyIdentifier = hash\n",
+            &format!(
+                "basicConstraints = critical,CA:TRUE\n\
+                 keyUsage = critical,keyCertSign,cRLSign\n\
+                 subjectKeyIdentifier = hash\n{extra}"
+            ),
             START,
             END,
         );
@@ -345,7 +353,9 @@ impl MiniCa {
         dir
     }
 
-    fn new_with_key(key: &[u8], subject: &str, extensions: &str) -> MiniCa {
+    /// A self-signed CA for `key` (PEM) with the extension lines
+    /// `extensions`, valid `START`..`END`.
+    pub fn new_with_key(key: &[u8], subject: &str, extensions: &str) -> MiniCa {
         let dir = Self::database(key);
         let cert = certify(
             dir.path(),
@@ -406,6 +416,11 @@ impl MiniCa {
     /// grid CAs publish, or the version 1 CRL `openssl ca -gencrl` writes
     /// when its configuration names no CRL extensions.
     pub fn crl(&self, version2: bool) -> Vec<u8> {
+        self.crl_valid_for(version2, 36500)
+    }
+
+    /// The same CRL, valid for `days` days from now.
+    pub fn crl_valid_for(&self, version2: bool, days: u32) -> Vec<u8> {
         let path = self.dir.path();
         let mut config = CA_CONFIG.to_string();
         if version2 {
@@ -419,8 +434,19 @@ impl MiniCa {
         std::fs::write(path.join("crl.cnf"), config).unwrap();
         openssl(
             &[
-                "ca", "-batch", "-config", "crl.cnf", "-cert", "ca.pem", "-keyfile", "ca.key",
-                "-gencrl", "-crldays", "36500", "-out", "crl.pem",
+                "ca",
+                "-batch",
+                "-config",
+                "crl.cnf",
+                "-cert",
+                "ca.pem",
+                "-keyfile",
+                "ca.key",
+                "-gencrl",
+                "-crldays",
+                &days.to_string(),
+                "-out",
+                "crl.pem",
             ],
             path,
         );

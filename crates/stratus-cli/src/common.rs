@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use stratus_core::clock;
 use stratus_core::error::EXIT_USAGE;
-use stratus_core::trust::TrustOptions;
+use stratus_core::trust::{CrlMode, Policy, TrustOptions};
 
 /// The exit-code table printed in every command's `--help` and man page.
 pub const EXIT_CODES_HELP: &str = "\
@@ -17,9 +17,11 @@ Exit codes:
   0    success
   1    invalid document (XML, schema, constraint or RDF rule; no signature)
   2    usage error (bad option or value, missing argument)
-  3    signature does not verify, or endorser disagrees with certificate
+  3    signature does not verify, endorser disagrees with certificate
+       (subject, issuer, e-mail), or certificate name unreadable
   4    signer not trusted (no chain to an anchor, revoked, expired,
-       outside its CA's namespace)
+       outside its CA's namespace or e-mail name constraints, weak
+       key, no current CRL with --crl-mode require)
   255  other error (unreadable file, corrupt image, missing qemu-img,
        unusable key or certificate)";
 
@@ -76,20 +78,50 @@ pub struct TrustArgs {
     /// Check certificates at TIME (RFC 3339, e.g. 2012-06-01T00:00:00Z; default: now)
     #[arg(long = "at", value_name = "TIME")]
     pub at: Option<String>,
+    /// How CRLs are used: if-present checks a certificate against its CA's CRL when one was
+    /// given (the default); require also refuses a signer whose chain has a CA without a current
+    /// CRL
+    #[arg(long = "crl-mode", value_name = "MODE", value_enum)]
+    pub crl_mode: Option<CrlModeArg>,
+    /// Accept RSA keys under 2048 bits or with a public exponent under 65537 in the signer's
+    /// chain, for archives of old documents (refused by default with --ca or --trust-dir)
+    #[arg(long = "allow-weak-keys")]
+    pub allow_weak_keys: bool,
+}
+
+/// The values of `--crl-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CrlModeArg {
+    /// Check against a CRL when the CA has one
+    IfPresent,
+    /// Every CA of the chain must have a current CRL
+    Require,
+}
+
+impl From<CrlModeArg> for CrlMode {
+    fn from(mode: CrlModeArg) -> Self {
+        match mode {
+            CrlModeArg::IfPresent => CrlMode::IfPresent,
+            CrlModeArg::Require => CrlMode::Require,
+        }
+    }
 }
 
 impl TrustArgs {
     /// Whether any trust option was given.
     pub fn any_given(&self) -> bool {
-        !self.ca.is_empty()
-            || !self.trust_dir.is_empty()
-            || !self.crl.is_empty()
-            || self.at.is_some()
+        !self.ca.is_empty() || !self.trust_dir.is_empty() || self.needs_anchors()
+    }
+
+    /// Whether an option that only means something with anchors was given.
+    fn needs_anchors(&self) -> bool {
+        !self.crl.is_empty() || self.at.is_some() || self.crl_mode.is_some() || self.allow_weak_keys
     }
 
     /// Load the anchors and CRLs. Without `--ca` or `--trust-dir` nothing is
-    /// trust-checked (the legacy behaviour); CRLs or a time alone are a usage
-    /// error, since they would silently check nothing.
+    /// trust-checked (the legacy behaviour); CRLs, a time, a CRL mode or
+    /// `--allow-weak-keys` alone are a usage error, since they would
+    /// silently check (or relax) nothing.
     pub fn load(&self) -> Result<TrustOptions, CliError> {
         let mut options = TrustOptions::none();
         if let Some(at) = &self.at {
@@ -100,11 +132,15 @@ impl TrustArgs {
             })?;
         }
         let anchors_given = !self.ca.is_empty() || !self.trust_dir.is_empty();
-        if !anchors_given && (!self.crl.is_empty() || self.at.is_some()) {
+        if !anchors_given && self.needs_anchors() {
             return Err(CliError::Usage(
-                "--crl and --at need trust anchors: give --ca or --trust-dir".into(),
+                "--crl, --crl-mode, --at and --allow-weak-keys need trust anchors: give --ca or --trust-dir".into(),
             ));
         }
+        options.policy = Policy {
+            allow_weak_keys: self.allow_weak_keys,
+            crl_mode: self.crl_mode.map(CrlMode::from).unwrap_or_default(),
+        };
         let trust = |e| CliError::Core(stratus_core::Error::Trust(e));
         for path in &self.ca {
             options.store.add_ca_file(path).map_err(trust)?;

@@ -22,7 +22,10 @@
 //! The e-mail of a certificate is the first rfc822Name of its
 //! subjectAltName ([`subject_email`]), the only source the legacy signer and
 //! validator used; [`any_email`] also falls back to an emailAddress attribute
-//! of the subject, as grid certificates often carry it there.
+//! of the subject, as grid certificates often carry it there, and is what
+//! the signer writes. [`certificate_emails`] lists every e-mail a
+//! certificate carries, the addresses the verifier accepts in an
+//! endorsement signed with it.
 
 use x509_parser::certificate::X509Certificate;
 use x509_parser::der_parser::asn1_rs::{Any, Class, Tag};
@@ -227,6 +230,50 @@ pub fn any_email(cert: &X509Certificate<'_>) -> Option<String> {
             .filter(|ava| ava.attr_type().to_id_string() == EMAIL_ADDRESS_OID)
             .find_map(|ava| decode_string(ava.attr_value()))
     })
+}
+
+/// Every e-mail address a certificate carries: each rfc822Name of its
+/// subjectAltName (in extension order), then each emailAddress attribute of
+/// its subject (in DER order). An emailAddress whose value is not a string
+/// is listed in the `#hex` form of [`rfc2253`], which no address equals.
+///
+/// `Err` when an e-mail could be missed: the subjectAltName extension
+/// cannot be read (malformed, present twice, or holding an entry that
+/// cannot be decoded), or the subject is not parsed whole
+/// ([`fully_parsed`]).
+pub fn certificate_emails(cert: &X509Certificate<'_>) -> Result<Vec<String>, String> {
+    if !fully_parsed(cert.subject()) {
+        return Err("the subject name cannot be read whole".into());
+    }
+    let san = cert
+        .subject_alternative_name()
+        .map_err(|e| format!("the subjectAltName extension cannot be read: {e}"))?;
+    let mut emails = Vec::new();
+    for name in san.iter().flat_map(|san| san.value.general_names.iter()) {
+        match name {
+            GeneralName::RFC822Name(email) => emails.push((*email).to_string()),
+            // x509-parser keeps what it cannot decode (an rfc822Name that
+            // is not ASCII, an unknown tag) aside instead of failing.
+            GeneralName::Invalid(tag, _) => {
+                return Err(format!(
+                    "the subjectAltName holds an entry that cannot be read (tag [{}])",
+                    tag.0
+                ))
+            }
+            _ => {}
+        }
+    }
+    for ava in cert.subject().iter_attributes() {
+        if ava.attr_type().to_id_string() == EMAIL_ADDRESS_OID {
+            let value = ava.attr_value();
+            emails.push(decode_string(value).unwrap_or_else(|| {
+                let mut hex = String::new();
+                push_hex(&mut hex, value);
+                hex
+            }));
+        }
+    }
+    Ok(emails)
 }
 
 /// The RFC 2253 keyword Java uses for an attribute type, if any.

@@ -13,10 +13,27 @@
 //! A `--trust-dir` may also carry IGTF namespace policies, which limit the
 //! subject names each CA may certify; every certificate of the verified
 //! chain must respect its issuer's ([`crate::namespaces`]).
+//!
+//! On top of webpki, the verified chain must also pass what a document
+//! signer needs ([`Check`]): every name of the chain readable whole; RSA
+//! keys of at least 2048 bits with an exponent of at least 65537
+//! ([`crate::keys`], unless [`Policy::allow_weak_keys`]); with
+//! [`CrlMode::Require`], a current CRL of every CA of the chain; and the
+//! e-mail name constraints (RFC 5280 rfc822Name, [`crate::email`]) of every
+//! CA of the chain, on the e-mail names of the certificates below it and on
+//! the e-mail the endorsement claims. webpki knows rfc822Name constraints
+//! only as a form it does not support: below a CA that has any, it refuses
+//! every certificate with an rfc822Name subjectAltName, matching or not, and
+//! it never looks at the subject's emailAddress or at the document. So the
+//! e-mail subtrees of a trust anchor are taken out of what webpki sees and
+//! checked here instead; those of an intermediate CA sent in the document
+//! stay with webpki (it fails closed), and are checked here as well.
 
 use crate::clock::{self, Timestamp};
+use crate::email::{split_name_constraints, SplitConstraints};
 use crate::namespaces::{Format, Namespaces};
 use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::TrustAnchor;
 use rustls_pki_types::{
     alg_id, AlgorithmIdentifier, CertificateDer, CertificateRevocationListDer, InvalidSignature,
     SignatureVerificationAlgorithm, UnixTime,
@@ -27,6 +44,7 @@ use webpki::{
     CertRevocationList, EndEntityCert, ExpirationPolicy, KeyPurposeIdIter, OwnedCertRevocationList,
     RevocationCheckDepth, RevocationOptionsBuilder, UnknownStatusPolicy,
 };
+use x509_parser::certificate::X509Certificate;
 
 /// Why a signer is not trusted, or why the trust material could not be used.
 #[derive(Debug)]
@@ -56,6 +74,45 @@ pub enum TrustError {
     /// A certificate of the chain names a subject its issuer may not
     /// certify (the IGTF namespace policy of a `--trust-dir`).
     OutsideNamespace(crate::namespaces::Violation),
+    /// A certificate of the chain has a subject or issuer name that cannot
+    /// be read whole (an empty RDN, trailing bytes).
+    UnreadableName {
+        /// Which certificate: "the signer's certificate", or the CA by
+        /// position.
+        whose: String,
+    },
+    /// An RSA key of the chain is too weak (see [`crate::keys`]).
+    WeakKey {
+        /// Which certificate: "the signer's certificate", or "CA <name>".
+        whose: String,
+        /// Why the key is weak.
+        reason: String,
+    },
+    /// A CA of the chain has no current CRL, and CRLs are required
+    /// ([`CrlMode::Require`]).
+    CrlRequired {
+        /// The CA, in RFC 2253 form.
+        ca: String,
+        /// What is missing: no CRL, or one not valid yet.
+        reason: String,
+    },
+    /// The CRL of a CA of the chain has expired.
+    CrlExpired {
+        /// The CA, in RFC 2253 form.
+        ca: String,
+        /// When the CRL expired, and the time checked at.
+        detail: String,
+    },
+    /// An e-mail address is outside the rfc822Name name constraints of a
+    /// CA of the chain.
+    EmailOutsideConstraints {
+        /// The address.
+        email: String,
+        /// Whether it is the endorsement's claim (else a certificate's).
+        claimed: bool,
+        /// The constraining CA, in RFC 2253 form.
+        ca: String,
+    },
 }
 
 impl fmt::Display for TrustError {
@@ -77,6 +134,29 @@ impl fmt::Display for TrustError {
                     "signer not trusted: certificate not valid yet ({detail})"
                 )
             }
+            TrustError::UnreadableName { whose } => write!(
+                f,
+                "signer not trusted: {whose} has a name that cannot be read whole (an empty RDN or trailing bytes)"
+            ),
+            TrustError::WeakKey { whose, reason } => {
+                write!(f, "signer not trusted: weak key: {whose}: {reason}")
+            }
+            TrustError::CrlRequired { ca, reason } => write!(
+                f,
+                "signer not trusted: CRLs are required, and CA {ca} has no current CRL ({reason})"
+            ),
+            TrustError::CrlExpired { ca, detail } => {
+                write!(f, "signer not trusted: the CRL of CA {ca} has expired ({detail})")
+            }
+            TrustError::EmailOutsideConstraints { email, claimed, ca } => write!(
+                f,
+                "signer not trusted: {} {email} is outside the e-mail names CA {ca} may certify (its name constraints)",
+                if *claimed {
+                    "the endorsement's e-mail"
+                } else {
+                    "the certificate's e-mail"
+                }
+            ),
         }
     }
 }
@@ -92,6 +172,9 @@ pub struct TrustStore {
     /// The names of every anchor: who issued which CA, for finding the
     /// nearest CA with a namespace policy above a certificate.
     anchor_names: Vec<Names>,
+    /// The name constraints of every anchor, split into the e-mail
+    /// subtrees (checked here) and the rest (given to webpki).
+    anchor_constraints: Vec<SplitConstraints>,
 }
 
 /// A certificate's subject and issuer in slash form.
@@ -128,15 +211,54 @@ struct LoadedCrl {
     issuer: Vec<u8>,
     /// `thisUpdate`, seconds since the epoch.
     issued: i64,
+    /// `nextUpdate`, seconds since the epoch (webpki requires one).
+    expires: Option<i64>,
 }
 
-/// What a check needs: the store and the time to check at.
+/// How CRLs are used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CrlMode {
+    /// A certificate is checked against its issuer's CRL when the site
+    /// gave one; an issuer without a CRL is not revocation-checked.
+    #[default]
+    IfPresent,
+    /// Every CA of the chain must have a current CRL (issued at or before
+    /// the check time, not expired), else the signer is not trusted.
+    Require,
+}
+
+/// What a trust check requires besides a chain to an anchor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Policy {
+    /// Accept RSA keys under 2048 bits or with an exponent under 65537
+    /// (for archives of old documents).
+    pub allow_weak_keys: bool,
+    /// How CRLs are used.
+    pub crl_mode: CrlMode,
+}
+
+/// One trust check: when, under which policy, and the e-mail the
+/// endorsement claims for the signer.
+#[derive(Debug, Clone, Copy)]
+pub struct Check<'a> {
+    /// The time the certificates must be valid at.
+    pub at: Timestamp,
+    /// What is required besides the chain.
+    pub policy: Policy,
+    /// The endorsement's e-mail: it must be within the e-mail name
+    /// constraints of every CA of the chain.
+    pub claimed_email: Option<&'a str>,
+}
+
+/// What a check needs: the store, the time to check at and the policy.
 #[derive(Debug)]
 pub struct TrustOptions {
     /// Anchors and CRLs; an empty store means "not trust-checked".
     pub store: TrustStore,
     /// The time the certificates must be valid at.
     pub at: Timestamp,
+    /// What is required besides the chain.
+    pub policy: Policy,
 }
 
 impl TrustOptions {
@@ -146,12 +268,29 @@ impl TrustOptions {
         TrustOptions {
             store: TrustStore::default(),
             at: clock::now(),
+            policy: Policy::default(),
         }
     }
 
     /// Whether any trust option was given.
     pub fn is_enabled(&self) -> bool {
         !self.store.anchors.is_empty()
+    }
+
+    /// Check a signer (see [`TrustStore::verify_signer`]) at these
+    /// options' time and policy.
+    pub fn verify(
+        &self,
+        leaf: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        claimed_email: Option<&str>,
+    ) -> Result<(), TrustError> {
+        let check = Check {
+            at: self.at,
+            policy: self.policy,
+            claimed_email,
+        };
+        self.store.verify_signer(leaf, intermediates, &check)
     }
 }
 
@@ -190,8 +329,16 @@ impl TrustStore {
                 path: path.to_path_buf(),
                 reason: "the certificate's names cannot be read".into(),
             })?;
+            let constraints = x509_parser::parse_x509_certificate(&cert)
+                .map_err(|e| e.to_string())
+                .and_then(|(_, parsed)| name_constraints(&parsed))
+                .map_err(|reason| TrustError::BadFile {
+                    path: path.to_path_buf(),
+                    reason: format!("not usable as a trust anchor: {reason}"),
+                })?;
             // Kept in step with `anchors`: the same index is the same CA.
             self.anchor_names.push(names);
+            self.anchor_constraints.push(constraints);
             self.anchors.push(cert);
         }
         Ok(())
@@ -217,6 +364,7 @@ impl TrustStore {
                 crl,
                 issuer: parsed.issuer().as_raw().to_vec(),
                 issued: parsed.last_update().timestamp(),
+                expires: parsed.next_update().map(|t| t.timestamp()),
             });
         }
         Ok(())
@@ -290,75 +438,278 @@ impl TrustStore {
 
     /// Check that `leaf` chains to an anchor through `intermediates`, that
     /// every certificate of the chain is valid at `at`, and that none is
-    /// revoked by a CRL of its issuer (when the store has one).
+    /// revoked by a CRL of its issuer (when the store has one), under the
+    /// default [`Policy`] and with no endorsement e-mail to check (see
+    /// [`TrustStore::verify_signer`]).
     pub fn verify(
         &self,
         leaf: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         at: Timestamp,
     ) -> Result<(), TrustError> {
-        let anchors: Vec<_> = self
-            .anchors
-            .iter()
-            .filter_map(|c| webpki::anchor_from_trusted_cert(c).ok())
-            .collect();
+        let check = Check {
+            at,
+            policy: Policy::default(),
+            claimed_email: None,
+        };
+        self.verify_signer(leaf, intermediates, &check)
+    }
+
+    /// Check a document's signer: `leaf` must chain to an anchor through
+    /// `intermediates`, every certificate of the chain be valid at
+    /// `check.at` and not revoked by a CRL of its issuer; then the verified
+    /// chain must pass, in this order: every name readable whole, key
+    /// strength (unless weak keys are allowed), the signer's key usage,
+    /// current CRLs (when required), the e-mail name constraints of its CAs
+    /// (on the certificates' e-mails and `check.claimed_email`) and the
+    /// namespace policies.
+    pub fn verify_signer(
+        &self,
+        leaf: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        check: &Check<'_>,
+    ) -> Result<(), TrustError> {
+        let anchors = self.webpki_anchors()?;
         if anchors.is_empty() {
             return Err(TrustError::Untrusted("no trust anchors were given".into()));
         }
         let cert = EndEntityCert::try_from(leaf)
             .map_err(|e| TrustError::Untrusted(format!("unusable certificate: {e}")))?;
+        if !check.policy.allow_weak_keys {
+            // The signer's own key first: the most direct reason to refuse.
+            check_keys(&[leaf.to_vec()][..], 0..1)?;
+        }
+        let require = check.policy.crl_mode == CrlMode::Require;
+        let revocation = if require {
+            Revocation::Required
+        } else {
+            Revocation::IfPresent
+        };
+        let path = self
+            .build_path(&cert, &anchors, intermediates, check.at, revocation)
+            .map_err(|error| self.diagnose(error, &cert, &anchors, intermediates, check))?;
+        let (chain, anchor_index) = chain_of(&path, &anchors, &self.anchors)?;
+        check_names(&chain)?;
+        if !check.policy.allow_weak_keys {
+            check_keys(&chain, 1..chain.len())?;
+        }
+        check_key_usage(leaf)?;
+        if require {
+            self.check_current_crls(&chain, check.at, true)?;
+        }
+        self.check_email_constraints(&chain, anchor_index, check.claimed_email)?;
+        if self.namespaces.is_empty() {
+            return Ok(());
+        }
+        let mut names = Vec::new();
+        for der in &chain[..chain.len() - 1] {
+            names.push(Names::of(der).ok_or_else(|| {
+                TrustError::Untrusted("a certificate of the chain cannot be read".into())
+            })?);
+        }
+        self.check_namespaces(&names, &self.anchor_names[anchor_index])
+    }
+
+    /// The anchors as webpki takes them, in the order of `anchors`, each
+    /// without its e-mail name constraints (checked here instead).
+    fn webpki_anchors(&self) -> Result<Vec<TrustAnchor<'_>>, TrustError> {
+        self.anchors
+            .iter()
+            .zip(&self.anchor_constraints)
+            .map(|(cert, constraints)| {
+                let mut anchor = webpki::anchor_from_trusted_cert(cert)
+                    .map_err(|e| TrustError::Untrusted(format!("unusable trust anchor: {e}")))?;
+                anchor.name_constraints = constraints
+                    .others
+                    .as_deref()
+                    .map(rustls_pki_types::Der::from);
+                Ok(anchor)
+            })
+            .collect()
+    }
+
+    /// Let webpki build and check a path, with CRLs as `revocation` says.
+    fn build_path<'p>(
+        &self,
+        cert: &'p EndEntityCert<'p>,
+        anchors: &'p [TrustAnchor<'p>],
+        intermediates: &'p [CertificateDer<'p>],
+        at: Timestamp,
+        revocation: Revocation,
+    ) -> Result<webpki::VerifiedPath<'p>, webpki::Error> {
         let crl_refs: Vec<CertRevocationList<'_>> = self
             .crls
             .iter()
             .map(|c| CertRevocationList::Owned(c.crl.clone()))
             .collect();
         let crl_list: Vec<&CertRevocationList<'_>> = crl_refs.iter().collect();
-        let revocation = RevocationOptionsBuilder::new(&crl_list)
+        let (status, expiration) = match revocation {
+            Revocation::IfPresent => (UnknownStatusPolicy::Allow, ExpirationPolicy::Enforce),
+            Revocation::Required => (UnknownStatusPolicy::Deny, ExpirationPolicy::Enforce),
+            Revocation::Diagnostic => (UnknownStatusPolicy::Allow, ExpirationPolicy::Ignore),
+        };
+        let options = RevocationOptionsBuilder::new(&crl_list)
             .ok()
             .map(|builder| {
                 builder
                     .with_depth(RevocationCheckDepth::Chain)
-                    .with_status_policy(UnknownStatusPolicy::Allow)
-                    .with_expiration_policy(ExpirationPolicy::Enforce)
+                    .with_status_policy(status)
+                    .with_expiration_policy(expiration)
                     .build()
             });
         let seconds = u64::try_from(at).unwrap_or(0);
         let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(seconds));
-        let path = cert
-            .verify_for_usage(
-                SIGNATURE_ALGORITHMS,
-                &anchors,
+        cert.verify_for_usage(
+            SIGNATURE_ALGORITHMS,
+            anchors,
+            intermediates,
+            time,
+            SigningPurposes,
+            options,
+            None,
+        )
+    }
+
+    /// Explain a failed path: webpki does not say which CA's CRL is
+    /// missing or expired, so the path is built again leniently about CRLs
+    /// and its CAs are looked at; any other error is described as is.
+    fn diagnose(
+        &self,
+        error: webpki::Error,
+        cert: &EndEntityCert<'_>,
+        anchors: &[TrustAnchor<'_>],
+        intermediates: &[CertificateDer<'_>],
+        check: &Check<'_>,
+    ) -> TrustError {
+        let about_crls = matches!(
+            error,
+            webpki::Error::CrlExpired { .. } | webpki::Error::UnknownRevocationStatus
+        );
+        if !about_crls {
+            return describe(error, check.at);
+        }
+        let require = check.policy.crl_mode == CrlMode::Require;
+        let named = self
+            .build_path(
+                cert,
+                anchors,
                 intermediates,
-                time,
-                SigningPurposes,
-                revocation,
-                None,
+                check.at,
+                Revocation::Diagnostic,
             )
-            .map_err(|e| describe(e, at))?;
-        check_key_usage(leaf)?;
-        if self.namespaces.is_empty() {
-            return Ok(());
+            .ok()
+            .and_then(|path| chain_of(&path, anchors, &self.anchors).ok())
+            .and_then(|(chain, _)| self.check_current_crls(&chain, check.at, require).err());
+        match (named, error) {
+            (Some(named), _) => named,
+            (None, webpki::Error::UnknownRevocationStatus) => TrustError::Untrusted(
+                "CRLs are required, and the CRL of a CA of the chain does not cover the certificate it issued (issuing distribution point or indirect CRL)".into(),
+            ),
+            (None, other) => describe(other, check.at),
         }
-        let unusable = || {
-            TrustError::Untrusted(
-                "a certificate of the chain has a name that cannot be read whole, so its namespace cannot be checked".into(),
-            )
-        };
-        let mut chain = Vec::new();
-        for der in std::iter::once(path.end_entity().der())
-            .chain(path.intermediate_certificates().map(|c| c.der()))
-        {
-            chain.push(Names::of(&der).ok_or_else(unusable)?);
+    }
+
+    /// Every CA of the chain (the issuer of each certificate below it) has
+    /// a CRL that has not expired at `at`; with `require`, one it issued at
+    /// or before `at`, and a CA without a CRL is refused.
+    fn check_current_crls(
+        &self,
+        chain: &[Vec<u8>],
+        at: Timestamp,
+        require: bool,
+    ) -> Result<(), TrustError> {
+        for pair in chain.windows(2) {
+            let issued = parse(&pair[0])?;
+            let ca = parse(&pair[1])?;
+            let ca_name = crate::dn::rfc2253(ca.subject());
+            let crl = self
+                .crls
+                .iter()
+                .find(|c| c.issuer == issued.issuer().as_raw());
+            match crl {
+                None if require => {
+                    return Err(TrustError::CrlRequired {
+                        ca: ca_name,
+                        reason: "none was given".into(),
+                    })
+                }
+                None => {}
+                Some(crl) if crl.expires.is_some_and(|expires| expires <= at) => {
+                    return Err(TrustError::CrlExpired {
+                        ca: ca_name,
+                        detail: format!(
+                            "next update {}, checked at {}",
+                            clock::format_utc(crl.expires.unwrap_or_default()),
+                            clock::format_utc(at)
+                        ),
+                    })
+                }
+                Some(crl) if require && crl.issued > at => {
+                    return Err(TrustError::CrlRequired {
+                        ca: ca_name,
+                        reason: format!(
+                            "its CRL was issued at {}, after the time checked at, {}",
+                            clock::format_utc(crl.issued),
+                            clock::format_utc(at)
+                        ),
+                    })
+                }
+                Some(_) => {}
+            }
         }
-        // The anchor webpki used, by identity: the same index in `anchors`
-        // and `anchor_names` (every stored anchor converts, so none is
-        // skipped by the filter_map above).
-        let anchor = anchors
+        Ok(())
+    }
+
+    /// The e-mail name constraints of every CA of the chain (positions 1
+    /// and up; the anchor's as loaded) hold the e-mails of every
+    /// certificate below it (a self-issued CA certificate excepted, as in
+    /// RFC 5280 §6.1.3 and OpenSSL) and the endorsement's claimed e-mail.
+    fn check_email_constraints(
+        &self,
+        chain: &[Vec<u8>],
+        anchor_index: usize,
+        claimed: Option<&str>,
+    ) -> Result<(), TrustError> {
+        let certs = chain
             .iter()
-            .position(|a| std::ptr::eq(a, path.anchor()))
-            .map(|index| &self.anchor_names[index])
-            .ok_or_else(unusable)?;
-        self.check_namespaces(&chain, anchor)
+            .map(|der| parse(der))
+            .collect::<Result<Vec<_>, _>>()?;
+        let last = certs.len() - 1;
+        for (position, ca) in certs.iter().enumerate().skip(1) {
+            let ca_name = || crate::dn::rfc2253(ca.subject());
+            let constraints = if position == last {
+                self.anchor_constraints[anchor_index].email.clone()
+            } else {
+                name_constraints(ca)
+                    .map_err(|e| TrustError::Untrusted(format!("CA {}: {e}", ca_name())))?
+                    .email
+            };
+            if constraints.is_empty() {
+                continue;
+            }
+            for (below, cert) in certs[..position].iter().enumerate() {
+                if below > 0 && cert.subject().as_raw() == cert.issuer().as_raw() {
+                    continue;
+                }
+                let emails = crate::dn::certificate_emails(cert)
+                    .map_err(|e| TrustError::Untrusted(format!("{}: {e}", whose(&certs, below))))?;
+                if let Some(email) = emails.into_iter().find(|e| !constraints.allows(e)) {
+                    return Err(TrustError::EmailOutsideConstraints {
+                        email,
+                        claimed: false,
+                        ca: ca_name(),
+                    });
+                }
+            }
+            if let Some(email) = claimed.filter(|e| !constraints.allows(e)) {
+                return Err(TrustError::EmailOutsideConstraints {
+                    email: email.to_string(),
+                    claimed: true,
+                    ca: ca_name(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Every certificate of a verified chain (signer first, then the
@@ -438,11 +789,112 @@ fn describe(error: webpki::Error, at: Timestamp) -> TrustError {
         webpki::Error::CrlExpired { .. } => TrustError::Untrusted(format!(
             "the CRL of an issuer in the chain has expired (checked at {when})"
         )),
+        webpki::Error::NameConstraintViolation => TrustError::Untrusted(
+            "a certificate of the chain has a name its CA's name constraints do not permit (the chain library also refuses any subjectAltName e-mail below an intermediate CA with e-mail constraints: such constraints are checked exactly when that CA is itself a trust anchor)".into(),
+        ),
+        webpki::Error::InvalidSignatureForPublicKey => TrustError::Untrusted(
+            "a certificate of the chain does not verify with its issuer's key (or that key has fewer than 1024 bits)".into(),
+        ),
         #[allow(deprecated)]
         webpki::Error::RequiredEkuNotFound => TrustError::Untrusted(
             "the extended key usage of a certificate in the chain does not allow signing (clientAuth, codeSigning, emailProtection or anyExtendedKeyUsage expected)".into(),
         ),
         other => TrustError::Untrusted(other.to_string()),
+    }
+}
+
+/// How a path build treats CRLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Revocation {
+    /// Check against a CRL when there is one; expired CRLs refused.
+    IfPresent,
+    /// Every certificate's status must be known from a current CRL.
+    Required,
+    /// Only to find the path again when explaining a CRL failure.
+    Diagnostic,
+}
+
+/// The DER of every certificate of a verified path, signer first and the
+/// anchor last, and the anchor's index in the store.
+fn chain_of(
+    path: &webpki::VerifiedPath<'_>,
+    anchors: &[TrustAnchor<'_>],
+    stored: &[CertificateDer<'static>],
+) -> Result<(Vec<Vec<u8>>, usize), TrustError> {
+    // The anchor webpki used, by identity: `anchors` is built from
+    // `stored` one to one, so the same index is the same CA.
+    let index = anchors
+        .iter()
+        .position(|a| std::ptr::eq(a, path.anchor()))
+        .ok_or_else(|| TrustError::Untrusted("the chain's anchor cannot be found".into()))?;
+    let mut chain = vec![path.end_entity().der().to_vec()];
+    chain.extend(path.intermediate_certificates().map(|c| c.der().to_vec()));
+    chain.push(stored[index].to_vec());
+    Ok((chain, index))
+}
+
+fn parse(der: &[u8]) -> Result<X509Certificate<'_>, TrustError> {
+    x509_parser::parse_x509_certificate(der)
+        .map(|(_, cert)| cert)
+        .map_err(|e| TrustError::Untrusted(format!("unusable certificate in the chain: {e}")))
+}
+
+/// Which certificate of a chain, for messages: the signer's, or the CA by
+/// its name.
+fn whose(certs: &[X509Certificate<'_>], position: usize) -> String {
+    if position == 0 {
+        "the signer's certificate".to_string()
+    } else {
+        format!("CA {}", crate::dn::rfc2253(certs[position].subject()))
+    }
+}
+
+/// Every certificate of the chain has names the parser reads whole; one
+/// that does not is named by its position, never by the part read.
+fn check_names(chain: &[Vec<u8>]) -> Result<(), TrustError> {
+    for (position, der) in chain.iter().enumerate() {
+        let cert = parse(der)?;
+        if !crate::dn::fully_parsed(cert.subject()) || !crate::dn::fully_parsed(cert.issuer()) {
+            let whose = match position {
+                0 => "the signer's certificate".to_string(),
+                p if p == chain.len() - 1 => "the trust anchor".to_string(),
+                p => format!("the CA certificate {p} up the chain from the signer"),
+            };
+            return Err(TrustError::UnreadableName { whose });
+        }
+    }
+    Ok(())
+}
+
+/// The RSA keys of the certificates at `positions` are strong enough
+/// ([`crate::keys`]); other kinds of key pass (webpki accepts only P-256,
+/// P-384 and Ed25519 besides RSA).
+fn check_keys(chain: &[Vec<u8>], positions: std::ops::Range<usize>) -> Result<(), TrustError> {
+    let certs = chain
+        .iter()
+        .map(|der| parse(der))
+        .collect::<Result<Vec<_>, _>>()?;
+    for position in positions {
+        let key = crate::keys::RsaKey::of(&certs[position])
+            .map_err(|e| TrustError::Untrusted(format!("{}: {e}", whose(&certs, position))))?;
+        if let Some(reason) = key.and_then(|key| key.weakness()) {
+            return Err(TrustError::WeakKey {
+                whose: whose(&certs, position),
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A certificate's nameConstraints, split into its e-mail subtrees and the
+/// rest; empty when it has none.
+fn name_constraints(cert: &X509Certificate<'_>) -> Result<SplitConstraints, String> {
+    let oid = x509_parser::oid_registry::OID_X509_EXT_NAME_CONSTRAINTS;
+    match cert.get_extension_unique(&oid) {
+        Ok(None) => Ok(SplitConstraints::default()),
+        Ok(Some(extension)) => split_name_constraints(extension.value).map_err(|e| e.to_string()),
+        Err(e) => Err(format!("unreadable name constraints: {e}")),
     }
 }
 
@@ -560,23 +1012,28 @@ const RSA_PKCS1_SHA1: AlgorithmIdentifier = AlgorithmIdentifier::from_slice(&[
     0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05, 0x05, 0x00,
 ]);
 
-/// RSA PKCS#1 v1.5 with SHA-1, for certificates and CRLs of legacy CAs.
+/// RSA PKCS#1 v1.5 with keys from 1024 bits, for certificates and CRLs.
+/// webpki's own RSA algorithms start at 2048 bits and would refuse a CA's
+/// weaker key with an opaque error; key strength is checked on the
+/// verified chain instead ([`check_keys`]), which says which key is weak
+/// and lets a site accept it for old archives. SHA-1 is here for the CAs of
+/// the legacy era, which webpki leaves out.
 #[derive(Debug)]
-struct LegacyRsaSha1;
+struct RsaPkcs1 {
+    params: &'static ring::signature::RsaParameters,
+    signature_alg_id: AlgorithmIdentifier,
+}
 
-impl SignatureVerificationAlgorithm for LegacyRsaSha1 {
+impl SignatureVerificationAlgorithm for RsaPkcs1 {
     fn verify_signature(
         &self,
         public_key: &[u8],
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), InvalidSignature> {
-        ring::signature::UnparsedPublicKey::new(
-            &ring::signature::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
-            public_key,
-        )
-        .verify(message, signature)
-        .map_err(|_| InvalidSignature)
+        ring::signature::UnparsedPublicKey::new(self.params, public_key)
+            .verify(message, signature)
+            .map_err(|_| InvalidSignature)
     }
 
     fn public_key_alg_id(&self) -> AlgorithmIdentifier {
@@ -584,17 +1041,30 @@ impl SignatureVerificationAlgorithm for LegacyRsaSha1 {
     }
 
     fn signature_alg_id(&self) -> AlgorithmIdentifier {
-        RSA_PKCS1_SHA1
+        self.signature_alg_id
     }
 }
 
-/// Every algorithm accepted in chains: webpki's (RSA with SHA-2, RSA-PSS,
-/// ECDSA, Ed25519) plus RSA with SHA-1.
+static RSA_SHA1: RsaPkcs1 = RsaPkcs1 {
+    params: &ring::signature::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY,
+    signature_alg_id: RSA_PKCS1_SHA1,
+};
+static RSA_SHA256: RsaPkcs1 = RsaPkcs1 {
+    params: &ring::signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+    signature_alg_id: alg_id::RSA_PKCS1_SHA256,
+};
+static RSA_SHA512: RsaPkcs1 = RsaPkcs1 {
+    params: &ring::signature::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
+    signature_alg_id: alg_id::RSA_PKCS1_SHA512,
+};
+
+/// Every algorithm accepted in chains: RSA PKCS#1 v1.5 with SHA-1, SHA-256
+/// and SHA-512 from 1024 bits, webpki's RSA with SHA-384 (from 2048 bits:
+/// ring has no smaller one), RSA-PSS, ECDSA and Ed25519.
 static SIGNATURE_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
-    webpki::ring::RSA_PKCS1_2048_8192_SHA256,
+    &RSA_SHA256,
     webpki::ring::RSA_PKCS1_2048_8192_SHA384,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA512,
-    webpki::ring::RSA_PKCS1_3072_8192_SHA384,
+    &RSA_SHA512,
     webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
     webpki::ring::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
     webpki::ring::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
@@ -603,5 +1073,5 @@ static SIGNATURE_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
     webpki::ring::ECDSA_P384_SHA256,
     webpki::ring::ECDSA_P384_SHA384,
     webpki::ring::ED25519,
-    &LegacyRsaSha1,
+    &RSA_SHA1,
 ];

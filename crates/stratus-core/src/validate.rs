@@ -26,6 +26,16 @@ pub struct Report {
     /// Whether the signer's certificate was checked against trust anchors
     /// (`false` is the legacy behaviour: embedded certificate only).
     pub trust_checked: bool,
+    /// The endorser's e-mail, when the signature was checked.
+    pub email: Option<String>,
+    /// Whether the signer's certificate carries the endorser's e-mail
+    /// (`false` when it carries none: the e-mail is then only the
+    /// document's claim, whatever the trust check says).
+    pub email_in_certificate: bool,
+    /// Whether the e-mail is an identity rather than a claim: the
+    /// certificate carries it, and it chains to a trust anchor within the
+    /// e-mail name constraints of its CAs.
+    pub email_verified: bool,
 }
 
 /// Check the document `bytes` (named `source_name` in errors). A refusal is
@@ -53,6 +63,9 @@ pub fn check_document(
     let mut report = Report {
         signer: None,
         trust_checked: false,
+        email: None,
+        email_in_certificate: false,
+        email_verified: false,
     };
     let verified = match signature {
         SignaturePolicy::Required => Some(check_signature(&doc).map_err(invalid)?),
@@ -63,28 +76,36 @@ pub fn check_document(
         SignaturePolicy::Skip => rules::check_draft(&doc, text),
     }
     .map_err(invalid)?;
-    if let Some(verified) = verified {
+    if let Some((verified, endorser)) = verified {
         report.signer = subject_of(&verified.signer);
+        report.email_in_certificate = endorser.email_in_certificate;
         if trust.is_enabled() {
             trust
-                .store
-                .verify(&verified.signer, &verified.intermediates, trust.at)
+                .verify(
+                    &verified.signer,
+                    &verified.intermediates,
+                    endorser.email.as_deref(),
+                )
                 .map_err(|e| invalid(Invalid::new(Stage::Trust, e.to_string())))?;
             report.trust_checked = true;
+            report.email_verified = endorser.email_in_certificate;
         }
+        report.email = endorser.email;
     }
     Ok(report)
 }
 
 /// The signature stage: structure, digest, signature value, endorser.
-fn check_signature(doc: &roxmltree::Document) -> std::result::Result<verify::Verified, Invalid> {
+fn check_signature(
+    doc: &roxmltree::Document,
+) -> std::result::Result<(verify::Verified, verify::Endorser), Invalid> {
     let as_invalid = |error: SignatureError| match error {
         SignatureError::Missing => Invalid::new(Stage::Unsigned, error.to_string()),
         other => Invalid::new(Stage::Signature, other.to_string()),
     };
     let verified = verify::verify_signature(doc).map_err(as_invalid)?;
-    verify::check_endorser(doc, &verified.signer).map_err(as_invalid)?;
-    Ok(verified)
+    let endorser = verify::check_endorser(doc, &verified.signer).map_err(as_invalid)?;
+    Ok((verified, endorser))
 }
 
 fn subject_of(cert: &rustls_pki_types::CertificateDer<'_>) -> Option<String> {

@@ -14,7 +14,7 @@ use support::{fixtures, openssl};
 use std::path::Path;
 
 use base64::Engine as _;
-use stratus_core::dn::{any_email, rfc2253, subject_email};
+use stratus_core::dn::{any_email, certificate_emails, rfc2253, subject_email};
 use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
 
 fn parse(der: &[u8]) -> X509Certificate<'_> {
@@ -316,6 +316,33 @@ fn e_mail_sources() {
     let cert = parse(&der);
     assert_eq!(subject_email(&cert).as_deref(), Some("san@example.org"));
     assert_eq!(any_email(&cert).as_deref(), Some("san@example.org"));
+    // Every e-mail, as the verifier accepts them: the SAN's in order, then
+    // the subject's.
+    assert_eq!(
+        certificate_emails(&cert).unwrap(),
+        vec!["san@example.org".to_string(), "dn@example.org".to_string()]
+    );
+    let der = make_cert(
+        d,
+        "/CN=Many/emailAddress=one@example.org/emailAddress=two@example.org",
+        "utf8only",
+        &[
+            "-addext",
+            "subjectAltName=email:a@example.org,DNS:h.example.org,email:b@example.org",
+        ],
+    );
+    let emails = certificate_emails(&parse(&der)).unwrap();
+    assert_eq!(
+        emails,
+        [
+            "a@example.org",
+            "b@example.org",
+            "one@example.org",
+            "two@example.org"
+        ]
+    );
+    let der = make_cert(d, "/CN=None", "utf8only", &[]);
+    assert!(certificate_emails(&parse(&der)).unwrap().is_empty());
 }
 
 // ---------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 //! rules, in the legacy order: signature, schema, constraints, RDF.
 //!
 //! Each document gets `Valid: <file>` on stdout, or `Invalid: <file>` and the
-//! reason on stderr (or one JSON object per document with `--json`). The
-//! exit code is the highest of the documents' codes: 1 invalid, 3 bad
-//! signature, 4 untrusted signer, 255 unreadable.
+//! reason on stderr (or one JSON object per document with `--json`, where
+//! `email_verified` says whether the endorser's e-mail is carried by a
+//! trusted certificate rather than only claimed). The exit code is the
+//! highest of the documents' codes: 1 invalid, 3 bad signature, 4
+//! untrusted signer, 255 unreadable.
 
 use crate::common::{CliError, TrustArgs, Verbosity, EXIT_CODES_HELP};
 use clap::Parser;
@@ -63,7 +65,7 @@ pub fn run(args: ValidateMetadata) -> Result<i32, CliError> {
     };
     if args.no_signature && args.trust.any_given() {
         return Err(CliError::Usage(
-            "--no-signature checks no signer: it cannot be combined with --ca, --trust-dir, --crl or --at".into(),
+            "--no-signature checks no signer: it cannot be combined with --ca, --trust-dir, --crl, --crl-mode, --at or --allow-weak-keys".into(),
         ));
     }
     let trust = args.trust.load()?;
@@ -81,6 +83,13 @@ pub fn run(args: ValidateMetadata) -> Result<i32, CliError> {
                 args.verbosity.warn(format!(
                     "{}: signer not trust-checked (give --ca or --trust-dir to check it)",
                     file.display()
+                ));
+            }
+            if report.signer.is_some() && !report.email_in_certificate && !args.json {
+                args.verbosity.warn(format!(
+                    "{}: the signer's certificate carries no e-mail: the endorser e-mail {} is the document's claim, not verified",
+                    file.display(),
+                    report.email.as_deref().unwrap_or("(none)")
                 ));
             }
         }
@@ -128,6 +137,7 @@ fn report(out: &mut impl Write, file: &Path, outcome: &Outcome, json: bool) -> s
         let value = match outcome {
             Outcome::Valid(report) => serde_json::json!({
                 "file": name, "valid": true, "signer": report.signer, "trusted": report.trust_checked,
+                "email": report.email, "email_verified": report.email_verified,
             }),
             Outcome::Invalid(reason) => serde_json::json!({
                 "file": name, "valid": false, "stage": reason.stage.name(), "message": reason.message,

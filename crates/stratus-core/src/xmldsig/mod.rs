@@ -33,6 +33,25 @@ pub enum SignatureError {
     BadSignatureValue,
     /// The certificate in `KeyInfo` cannot be used.
     BadCertificate(String),
+    /// The signer's certificate has a `subject` or `issuer` name the parser
+    /// cannot read whole (an empty RDN, trailing bytes): it would be
+    /// reported under the part that was read, so it never signs.
+    UnreadableName(&'static str),
+    /// The signer's RSA key is too small for any signature check (under
+    /// 1024 bits).
+    KeyTooSmall {
+        /// The key's size in bits.
+        bits: usize,
+    },
+    /// `SignatureValue` cannot come from the signer's key: its length is
+    /// not that of the key's signatures (a longer one does not fit in the
+    /// key at all).
+    KeyMismatch {
+        /// The key's size in bits.
+        bits: usize,
+        /// The length of `SignatureValue` in bytes.
+        signature_len: usize,
+    },
     /// The endorsement does not agree with the signing certificate
     /// (legacy message `endorser inconsistency (<key>): <cert> != <doc>`).
     EndorserInconsistent {
@@ -61,6 +80,29 @@ impl fmt::Display for SignatureError {
             ),
             SignatureError::BadCertificate(detail) => {
                 write!(f, "signature refused: unusable certificate: {detail}")
+            }
+            SignatureError::UnreadableName(part) => write!(
+                f,
+                "signature refused: the signer's certificate has a {part} name that cannot be read whole (an empty RDN or trailing bytes), so it cannot be bound to the endorsement"
+            ),
+            SignatureError::KeyTooSmall { bits } => write!(
+                f,
+                "signature refused: the signer's RSA key has {bits} bits, too small for any signature check (at least {} bits)",
+                crate::keys::MIN_VERIFIABLE_BITS
+            ),
+            SignatureError::KeyMismatch { bits, signature_len } => {
+                let expected = bits.div_ceil(8);
+                if signature_len > &expected {
+                    write!(
+                        f,
+                        "signature refused: the signer's {bits}-bit RSA key is too small to hold this {signature_len}-byte SignatureValue (its signatures have {expected} bytes)"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "signature refused: the SignatureValue has {signature_len} bytes, but the signer's {bits}-bit RSA key makes {expected}-byte signatures"
+                    )
+                }
             }
             SignatureError::EndorserInconsistent {
                 key,

@@ -66,6 +66,9 @@ pub enum SignError {
     Key(String),
     /// The result did not verify (a bug; never written out).
     SelfCheck(String),
+    /// The certificate's `subject` or `issuer` name cannot be read whole
+    /// (an empty RDN, trailing bytes), so no endorsement can name it.
+    UnreadableName(&'static str),
 }
 
 impl fmt::Display for SignError {
@@ -77,6 +80,10 @@ impl fmt::Display for SignError {
             ),
             SignError::InvalidEmail(email) => write!(f, "invalid email address: {email}"),
             SignError::Key(detail) => write!(f, "signing failed: {detail}"),
+            SignError::UnreadableName(part) => write!(
+                f,
+                "unusable certificate: its {part} name cannot be read whole (an empty RDN or trailing bytes); verifiers refuse it as a signer"
+            ),
             SignError::SelfCheck(detail) => {
                 write!(
                     f,
@@ -119,6 +126,16 @@ impl Signer<'_> {
         )
         .map_err(|e| SignError::Key(format!("unusable certificate: {e}")))?
         .1;
+        // The endorsement would carry only the part of the name that was
+        // read, which verifiers refuse (`verify::check_endorser`).
+        for (part, name) in [("subject", cert.subject()), ("issuer", cert.issuer())] {
+            if !crate::dn::fully_parsed(name) {
+                return Err(SignError::UnreadableName(part));
+            }
+        }
+        // A subjectAltName the verifier cannot read refuses the signer.
+        crate::dn::certificate_emails(&cert)
+            .map_err(|e| SignError::Key(format!("unusable certificate: {e}")))?;
         let email = self.choose_email(&doc, &cert)?;
         let endorsement = EndorsementText {
             created: clock::format_utc(self.now),
@@ -231,7 +248,9 @@ fn self_check(signed: &str, source_name: &str) -> Result<(), SignError> {
     let text = xml::decode_text(signed.as_bytes(), source_name).map_err(|e| failed(&e))?;
     let doc = xml::parse(&text, source_name).map_err(|e| failed(&e))?;
     let verified = verify::verify_signature(&doc).map_err(|e| failed(&e))?;
-    verify::check_endorser(&doc, &verified.signer).map_err(|e| failed(&e))
+    verify::check_endorser(&doc, &verified.signer)
+        .map(|_| ())
+        .map_err(|e| failed(&e))
 }
 
 /// The signed text is UTF-8: an XML declaration naming another encoding

@@ -47,7 +47,7 @@ pub fn verify_signature(doc: &Document) -> Result<Verified, SignatureError> {
     let canonical_signed_info =
         c14n::canonicalize_subtree(parsed.signed_info, &parsed.signed_info_c14n);
     let signer = parsed.certificates[0].clone();
-    let public_key = rsa_public_key(&signer)?;
+    let public_key = rsa_public_key(&signer, parsed.signature_value.len())?;
     ring::signature::UnparsedPublicKey::new(parsed.method.verifier(), &public_key)
         .verify(&canonical_signed_info, &parsed.signature_value)
         .map_err(|_| SignatureError::BadSignatureValue)?;
@@ -59,30 +59,52 @@ pub fn verify_signature(doc: &Document) -> Result<Verified, SignatureError> {
     })
 }
 
+/// What the endorsement says about the signer, once checked against the
+/// certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endorser {
+    /// The endorsement's e-mail (`slreq:email`), when it has one.
+    pub email: Option<String>,
+    /// Whether the signer's certificate carries that e-mail; `false` when
+    /// it carries none, and the e-mail is only the document's claim.
+    pub email_in_certificate: bool,
+}
+
 /// Check that the endorsement agrees with the signer's certificate, in the
 /// order subject, issuer, e-mail, with the legacy messages. The document
 /// values are those of the description's endorsement
 /// (`rdf:Description/slreq:endorsement/slreq:endorser`), the ones the
-/// Marketplace and the reader use; the e-mail is compared only when the
-/// certificate has an rfc822Name subjectAltName, as the legacy validator did.
-pub fn check_endorser(doc: &Document, signer: &CertificateDer<'_>) -> Result<(), SignatureError> {
+/// Marketplace and the reader use.
+///
+/// A certificate whose subject or issuer the parser cannot read whole is
+/// refused first: the endorsement would be compared with the part it read.
+/// The e-mail follows the signer's rule: when the certificate carries any
+/// e-mail ([`crate::dn::certificate_emails`]: an rfc822Name, or an
+/// emailAddress in the subject), the endorsement's must be one of them,
+/// compared as mailboxes ([`crate::email::same_mailbox`]: the domain
+/// ignoring case). The legacy validator compared only the first rfc822Name.
+pub fn check_endorser(
+    doc: &Document,
+    signer: &CertificateDer<'_>,
+) -> Result<Endorser, SignatureError> {
     let (_, cert) = x509_parser::parse_x509_certificate(signer)
         .map_err(|e| SignatureError::BadCertificate(e.to_string()))?;
+    for (part, name) in [("subject", cert.subject()), ("issuer", cert.issuer())] {
+        if !crate::dn::fully_parsed(name) {
+            return Err(SignatureError::UnreadableName(part));
+        }
+    }
     let endorser = endorser_element(doc);
     let document_value = |local: &str| {
         endorser
             .and_then(|e| e.children().find(|n| is_element(*n, SLREQ_NS, local)))
             .map(string_value)
     };
-    let expected = [
-        ("subject", Some(crate::dn::rfc2253(cert.subject()))),
-        ("issuer", Some(crate::dn::rfc2253(cert.issuer()))),
-        ("email", crate::dn::subject_email(&cert)),
+    let names = [
+        ("subject", crate::dn::rfc2253(cert.subject())),
+        ("issuer", crate::dn::rfc2253(cert.issuer())),
     ];
-    for (key, certificate) in expected {
-        let Some(certificate) = certificate else {
-            continue;
-        };
+    for (key, certificate) in names {
         let document = document_value(key);
         if document.as_deref() != Some(certificate.as_str()) {
             return Err(SignatureError::EndorserInconsistent {
@@ -92,7 +114,30 @@ pub fn check_endorser(doc: &Document, signer: &CertificateDer<'_>) -> Result<(),
             });
         }
     }
-    Ok(())
+    let emails = crate::dn::certificate_emails(&cert).map_err(SignatureError::BadCertificate)?;
+    let email = document_value("email");
+    if emails.is_empty() {
+        return Ok(Endorser {
+            email,
+            email_in_certificate: false,
+        });
+    }
+    let bound = email.as_deref().is_some_and(|claimed| {
+        emails
+            .iter()
+            .any(|carried| crate::email::same_mailbox(carried, claimed))
+    });
+    if !bound {
+        return Err(SignatureError::EndorserInconsistent {
+            key: "email",
+            certificate: emails.join(", "),
+            document: email.unwrap_or_else(|| "null".to_string()),
+        });
+    }
+    Ok(Endorser {
+        email,
+        email_in_certificate: true,
+    })
 }
 
 /// `slreq:endorser` of the description's endorsement.
@@ -105,8 +150,14 @@ fn endorser_element<'a, 'input>(doc: &'a Document<'input>) -> Option<Node<'a, 'i
     child(endorsement, SLREQ_NS, "endorser")
 }
 
-/// The `subjectPublicKey` of an RSA certificate, as ring takes it.
-fn rsa_public_key(cert: &CertificateDer<'_>) -> Result<Vec<u8>, SignatureError> {
+/// The `subjectPublicKey` of an RSA certificate, as ring takes it, once
+/// the key is known to be able to hold a signature of `signature_len`
+/// bytes: a key too small for that, or for any check, is refused with a
+/// message saying so rather than "does not verify".
+fn rsa_public_key(
+    cert: &CertificateDer<'_>,
+    signature_len: usize,
+) -> Result<Vec<u8>, SignatureError> {
     let (_, parsed) = x509_parser::parse_x509_certificate(cert)
         .map_err(|e| SignatureError::BadCertificate(e.to_string()))?;
     let spki = parsed.public_key();
@@ -115,6 +166,18 @@ fn rsa_public_key(cert: &CertificateDer<'_>) -> Result<Vec<u8>, SignatureError> 
             "the signer's key is not RSA (algorithm {})",
             spki.algorithm.algorithm
         )));
+    }
+    let key = crate::keys::RsaKey::of(&parsed)
+        .map_err(SignatureError::BadCertificate)?
+        .ok_or_else(|| SignatureError::BadCertificate("unreadable RSA key".into()))?;
+    if key.bits < crate::keys::MIN_VERIFIABLE_BITS {
+        return Err(SignatureError::KeyTooSmall { bits: key.bits });
+    }
+    if signature_len != key.signature_len() {
+        return Err(SignatureError::KeyMismatch {
+            bits: key.bits,
+            signature_len,
+        });
     }
     Ok(spki.subject_public_key.data.to_vec())
 }
