@@ -676,3 +676,53 @@ fn deep_nesting_is_refused_at_its_limit_not_crashing() {
     assert_code(&output, 1, "unclosed deep nesting");
     assert_eq!(json_lines(&output)[0]["stage"], "xml");
 }
+
+/// A file name cannot forge a result line: newlines, control characters
+/// and bytes that are not UTF-8 are escaped in the text lines, as `ls -b`
+/// does; `--json` keeps the name exact.
+#[test]
+fn file_names_cannot_forge_result_lines() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let valid = std::fs::read(fixtures().join("valid-minimal.xml")).unwrap();
+    let invalid = std::fs::read(fixtures().join("invalid-email.xml")).unwrap();
+    let forged = dir.path().join("bad.xml\nValid: evil.xml");
+    std::fs::write(&forged, &invalid).unwrap();
+    let odd = dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"odd\x1b[1A\xff.xml"));
+    std::fs::write(&odd, &valid).unwrap();
+
+    let output = stratus(
+        VALIDATE,
+        &[
+            "--no-signature".as_ref(),
+            forged.as_os_str(),
+            odd.as_os_str(),
+        ],
+    );
+    assert_code(&output, 1, "an invalid and a valid document");
+    let out = stdout(&output);
+    let err = String::from_utf8_lossy(&output.stderr);
+    let dir_name = dir.path().display().to_string();
+    assert_eq!(out, format!("Valid: {dir_name}/odd\\033[1A\\377.xml\n"));
+    assert!(
+        err.starts_with(&format!("Invalid: {dir_name}/bad.xml\\nValid: evil.xml\n")),
+        "{err}"
+    );
+    assert!(
+        !out.contains("evil") && !err.lines().any(|l| l.starts_with("Valid:")),
+        "{err}"
+    );
+
+    let output = stratus(
+        VALIDATE,
+        &[
+            "--no-signature".as_ref(),
+            "--json".as_ref(),
+            forged.as_os_str(),
+        ],
+    );
+    let line = &json_lines(&output)[0];
+    assert_eq!(line["file"].as_str().unwrap(), forged.to_str().unwrap());
+}

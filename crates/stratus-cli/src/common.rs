@@ -312,3 +312,75 @@ fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
         ))),
     }
 }
+
+/// A file name as the text output lines print it, so that no name can
+/// forge another line or hide part of itself, as `ls -b` prints names:
+/// backslash as `\\`; tab, newline, carriage return and the other C
+/// escapes as `\t`, `\n`, `\r`, `\a`, `\b`, `\f`, `\v`; other control
+/// characters, and bytes that are not UTF-8, as `\ooo` (octal); the C1
+/// controls and the bidirectional formatting characters (which reorder
+/// what a terminal shows) as `\u{XXXX}`. Other names print unchanged.
+pub fn escaped_name(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            push_escaped(&mut out, c);
+        }
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\{byte:03o}"));
+        }
+    }
+    out
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    let escape = match c {
+        '\\' => "\\\\",
+        '\t' => "\\t",
+        '\n' => "\\n",
+        '\r' => "\\r",
+        '\x07' => "\\a",
+        '\x08' => "\\b",
+        '\x0c' => "\\f",
+        '\x0b' => "\\v",
+        '\0'..='\x1f' | '\x7f' => {
+            out.push_str(&format!("\\{:03o}", u32::from(c)));
+            return;
+        }
+        '\u{80}'..='\u{9f}'
+        | '\u{61c}'
+        | '\u{200e}'
+        | '\u{200f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}' => {
+            out.push_str(&format!("\\u{{{:04X}}}", u32::from(c)));
+            return;
+        }
+        _ => {
+            out.push(c);
+            return;
+        }
+    };
+    out.push_str(escape);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn names_that_could_forge_a_line_are_escaped() {
+        let name = |bytes: &[u8]| escaped_name(Path::new(OsStr::from_bytes(bytes)));
+        assert_eq!(name(b"plain name-1.xml"), "plain name-1.xml");
+        assert_eq!(name("Genève.xml".as_bytes()), "Genève.xml");
+        assert_eq!(name(b"a.xml\nValid: b.xml"), "a.xml\\nValid: b.xml");
+        assert_eq!(name(b"a\rb\tc\\d"), "a\\rb\\tc\\\\d");
+        assert_eq!(name(b"\x1b[2Kx\x7f"), "\\033[2Kx\\177");
+        assert_eq!(name(b"bad\xffbyte"), "bad\\377byte");
+        assert_eq!(name("lmx.\u{202e}gpj".as_bytes()), "lmx.\\u{202E}gpj");
+        assert_eq!(name("c1\u{85}".as_bytes()), "c1\\u{0085}");
+    }
+}

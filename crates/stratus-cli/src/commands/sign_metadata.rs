@@ -6,7 +6,7 @@
 //! stdout; with a file it signs in place and keeps the original as
 //! `<file>.orig`, unless `--output` names another file.
 
-use crate::common::{write_output, CliError, Verbosity, EXIT_CODES_HELP};
+use crate::common::{escaped_name, write_output, CliError, Verbosity, EXIT_CODES_HELP};
 use clap::Parser;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -95,7 +95,7 @@ pub fn run(args: SignMetadata) -> Result<i32, CliError> {
         if path.as_os_str() != input::STDIN_NAME && !path.is_file() {
             return Err(CliError::Usage(format!(
                 "Metadata file doesn't exist or is not a file: {}",
-                path.display()
+                escaped_name(path)
             )));
         }
     }
@@ -112,7 +112,10 @@ pub fn run(args: SignMetadata) -> Result<i32, CliError> {
     let mut exit = 0;
     for path in &files {
         if let Err(error) = sign_file(path, &credentials, &args, email.as_deref()) {
-            eprintln!("stratus-sign-metadata: error: {}: {error}", path.display());
+            eprintln!(
+                "stratus-sign-metadata: error: {}: {error}",
+                escaped_name(path)
+            );
             exit = exit.max(error.exit_code());
         }
     }
@@ -128,7 +131,7 @@ fn sign_file(
 ) -> Result<(), CliError> {
     let from_stdin = path.as_os_str() == input::STDIN_NAME;
     let bytes = input::read_document(path)?;
-    let name = path.display().to_string();
+    let name = escaped_name(path);
     let text = stratus_core::xml::decode_text(&bytes, &name)?;
     let signed = sign(&text, &name, credentials, args, email)?;
     match (&args.output, from_stdin) {

@@ -8,7 +8,7 @@
 //! highest of the documents' codes: 1 invalid, 3 bad signature, 4
 //! untrusted signer, 255 unreadable.
 
-use crate::common::{CliError, TrustArgs, Verbosity, EXIT_CODES_HELP};
+use crate::common::{escaped_name, CliError, TrustArgs, Verbosity, EXIT_CODES_HELP};
 use clap::Parser;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -82,13 +82,13 @@ pub fn run(args: ValidateMetadata) -> Result<i32, CliError> {
             if report.signer.is_some() && !report.trust_checked && !args.json {
                 args.verbosity.warn(format!(
                     "{}: signer not trust-checked (give --ca or --trust-dir to check it)",
-                    file.display()
+                    escaped_name(file)
                 ));
             }
             if report.signer.is_some() && !report.email_in_certificate && !args.json {
                 args.verbosity.warn(format!(
                     "{}: the signer's certificate carries no e-mail: the endorser e-mail {} is the document's claim, not verified",
-                    file.display(),
+                    escaped_name(file),
                     report.email.as_deref().unwrap_or("(none)")
                 ));
             }
@@ -114,7 +114,7 @@ fn reader_gone(error: std::io::Error) -> Result<(), CliError> {
 }
 
 fn check_file(file: &Path, args: &ValidateMetadata, trust: &TrustOptions) -> Outcome {
-    let name = file.display().to_string();
+    let name = escaped_name(file);
     let bytes = match input::read_document(file) {
         Ok(bytes) => bytes,
         Err(error) => return Outcome::Unreadable(error),
@@ -132,8 +132,9 @@ fn check_file(file: &Path, args: &ValidateMetadata, trust: &TrustOptions) -> Out
 }
 
 fn report(out: &mut impl Write, file: &Path, outcome: &Outcome, json: bool) -> std::io::Result<()> {
-    let name = file.display().to_string();
     if json {
+        // The exact name (JSON escapes what it must).
+        let name = file.display().to_string();
         let value = match outcome {
             Outcome::Valid(report) => serde_json::json!({
                 "file": name, "valid": true, "signer": report.signer, "trusted": report.trust_checked,
@@ -148,6 +149,7 @@ fn report(out: &mut impl Write, file: &Path, outcome: &Outcome, json: bool) -> s
         };
         return writeln!(out, "{value}");
     }
+    let name = escaped_name(file);
     match outcome {
         Outcome::Valid(_) => writeln!(out, "Valid: {name}"),
         Outcome::Invalid(reason) => {
