@@ -38,8 +38,8 @@ bench: build
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = validate manifest_roundtrip c14n namespaces
 fuzz:
-	$(CARGO) run --quiet -p xtask -- shapes fuzz/corpus/validate 262144 > /dev/null
-	$(CARGO) run --quiet -p xtask -- shapes fuzz/corpus/c14n 262144 > /dev/null
+	$(CARGO) run --quiet -p xtask -- shapes fuzz/corpus/validate 65536 > /dev/null
+	$(CARGO) run --quiet -p xtask -- shapes fuzz/corpus/c14n 65536 > /dev/null
 	for t in $(FUZZ_TARGETS); do \
 		mkdir -p fuzz/corpus/$$t; \
 		cp fuzz/regressions/$$t/* fuzz/corpus/$$t/; \
