@@ -12,9 +12,9 @@
 #   5. Verifying 1,000 signed documents in one call against 1,000 xmlsec1 runs.
 #   6. Parsing cost against size: validation time of each hostile document
 #      shape (fuzz/common/shapes.rs) at 1/8, 1/4, 1/2 and all of its
-#      largest accepted size, and the growth factor of each doubling,
-#      against `xmllint --noout` on the same files; then the shapes that
-#      once took minutes, refused at their limits.
+#      largest accepted size: the growth of the instruction count (valgrind)
+#      at each doubling, next to `xmllint --noout`'s on the same files; then
+#      the shapes that once took minutes, refused at their limits.
 #
 # Times are wall-clock seconds, best of RUNS (default 3; DIGEST_RUNS, default
 # 5, for the first benchmark, whose commands take turns), page cache warm;
@@ -62,6 +62,13 @@ best_of_failing() {
         i=$((i + 1))
     done
     best "$results"
+}
+
+# instructions CMD...: the instructions one run of CMD executes, counted by
+# callgrind (whatever its exit code).
+instructions() {
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" > /dev/null 2> callgrind.txt || true
+    awk '/Collected :/ { print $NF }' callgrind.txt
 }
 
 # best SECONDS_KIB...: the fastest of several "seconds peak_kib" pairs.
@@ -200,30 +207,28 @@ echo "$ours $theirs" | awk '{
 
 if [ -n "$shapes" ]; then
     echo
-    echo "== 6. Parsing cost against size (validate --no-signature; best of $runs)"
-    echo "  shape              size (MiB) at 1/8 1/4 1/2 1:   time (s)                   growth per doubling   xmllint growth   peak RSS at 1 (KiB)"
+    echo "== 6. Parsing cost against size (validate --no-signature)"
+    echo "  Instructions are counted by valgrind's callgrind, which gives the same count"
+    echo "  whatever else the machine does; times are the best of $runs runs."
+    echo "  shape              size (MiB) at 1/8 1/4 1/2 1    time at 1 (s)  peak RSS (KiB)  instruction growth per doubling: stratus | xmllint"
     for shape in flat-properties attributes prefixed-names deep-subtrees long-text comments; do
-        sizes="" times="" theirs=""
+        sizes="" ours="" theirs=""
         for eighths in 1 2 4 8; do
             file="$shapes/$shape-$eighths.xml"
             sizes="$sizes $(stat -c %s "$file")"
-            set -- $(best_of "$bin/stratus-validate-metadata" -q --no-signature "$file")
-            times="$times $1"
-            peak=$2
-            set -- $(best_of xmllint --noout "$file")
-            theirs="$theirs $1"
+            ours="$ours $(instructions "$bin/stratus-validate-metadata" -q --no-signature "$file")"
+            theirs="$theirs $(instructions xmllint --noout "$file")"
         done
-        echo "$shape|$sizes|$times|$theirs|$peak" | awk -F'|' '{
+        set -- $(best_of "$bin/stratus-validate-metadata" -q --no-signature "$shapes/$shape-8.xml")
+        echo "$shape|$sizes|$ours|$theirs|$1|$2" | awk -F'|' '{
             n = split($2, s, " "); split($3, t, " "); split($4, x, " ")
             printf "  %-18s", $1
             for (i = 1; i <= n; i++) printf " %5.2f", s[i] / 1048576
-            printf "   "
-            for (i = 1; i <= n; i++) printf " %5.3f", t[i]
-            printf "   "
-            for (i = 2; i <= n; i++) printf " %4.2f", (t[i - 1] > 0 ? t[i] / t[i - 1] : 0)
-            printf "       "
-            for (i = 2; i <= n; i++) printf " %4.2f", (x[i - 1] > 0 ? x[i] / x[i - 1] : 0)
-            printf "   %8d\n", $5
+            printf "   %8.3f  %12d   ", $5, $6
+            for (i = 2; i <= n; i++) printf " %4.2f", t[i] / t[i - 1]
+            printf "  |"
+            for (i = 2; i <= n; i++) printf " %4.2f", x[i] / x[i - 1]
+            print ""
         }'
     done
     echo "  refused at a limit (time of the refusal):"
