@@ -1,10 +1,16 @@
 //! The whole validation pipeline of one document, in the legacy order:
 //! well-formedness, signature, schema, constraints, RDF/XML; then, when the
 //! site gave trust anchors, the signer's certificate chain.
+//!
+//! The legacy Marketplace server ran the same pipeline without the schema
+//! stage (marketplace.md §3.2); [`Rules`] chooses the rule stages, and
+//! [`check_document_with`] lets a long-running caller check trust at its own
+//! "now" for every document.
 
+use crate::clock::Timestamp;
 use crate::error::{Error, Invalid, Result, Stage};
 use crate::manifest::rules;
-use crate::trust::TrustOptions;
+use crate::trust::{TrustOptions, TrustStore};
 use crate::xml;
 use crate::xmldsig::{verify, SignatureError};
 
@@ -15,6 +21,17 @@ pub enum SignaturePolicy {
     Required,
     /// Skip the signature stage: a draft before signing.
     Skip,
+}
+
+/// Which rule stages follow the signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rules {
+    /// Schema, constraints, RDF/XML: the legacy `ValidateMetadata`, what
+    /// the commands run.
+    Full,
+    /// Constraints and RDF/XML, no schema: the legacy Marketplace upload
+    /// pipeline (marketplace.md §3.2).
+    Marketplace,
 }
 
 /// What a valid document's check found out.
@@ -35,6 +52,26 @@ pub fn check_document(
     signature: SignaturePolicy,
     trust: &TrustOptions,
 ) -> Result<Report> {
+    check_document_with(
+        bytes,
+        source_name,
+        signature,
+        Rules::Full,
+        &trust.store,
+        trust.at,
+    )
+}
+
+/// [`check_document`] with the rule stages chosen, and the signer's chain
+/// (when `trust` has anchors) checked at `at`.
+pub fn check_document_with(
+    bytes: &[u8],
+    source_name: &str,
+    signature: SignaturePolicy,
+    stages: Rules,
+    trust: &TrustStore,
+    at: Timestamp,
+) -> Result<Report> {
     let text = xml::decode_text(bytes, source_name)?;
     let text = text.as_ref();
     let doc = xml::parse(text, source_name)?;
@@ -50,17 +87,19 @@ pub fn check_document(
         SignaturePolicy::Required => Some(check_signature(&doc).map_err(invalid)?),
         SignaturePolicy::Skip => None,
     };
-    match signature {
-        SignaturePolicy::Required => rules::check_unsigned(&doc, text),
-        SignaturePolicy::Skip => rules::check_draft(&doc, text),
+    match (stages, signature) {
+        (Rules::Full, SignaturePolicy::Required) => rules::check_unsigned(&doc, text),
+        (Rules::Full, SignaturePolicy::Skip) => rules::check_draft(&doc, text),
+        (Rules::Marketplace, _) => {
+            rules::check_constraints(&doc).and_then(|()| rules::check_rdf(&doc, text))
+        }
     }
     .map_err(invalid)?;
     if let Some(verified) = verified {
         report.signer = subject_of(&verified.signer);
-        if trust.is_enabled() {
+        if trust.anchor_count() > 0 {
             trust
-                .store
-                .verify(&verified.signer, &verified.intermediates, trust.at)
+                .verify(&verified.signer, &verified.intermediates, at)
                 .map_err(|e| invalid(Invalid::new(Stage::Trust, e.to_string())))?;
             report.trust_checked = true;
         }
