@@ -158,7 +158,7 @@ pub fn finish(response: Response, style: Style, method: &Method) -> Response {
         return Response::from_parts(parts, Body::from(body));
     }
     let empty = axum::body::HttpBody::size_hint(response.body()).exact() == Some(0);
-    if status == StatusCode::OK && empty && (method == Method::GET || method == Method::HEAD) {
+    if status == StatusCode::OK && empty && method == Method::GET {
         let (mut parts, body) = response.into_parts();
         parts.status = StatusCode::NO_CONTENT;
         parts.headers.remove(header::CONTENT_LENGTH);
