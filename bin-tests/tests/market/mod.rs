@@ -640,6 +640,17 @@ pub fn many_signed(dir: &Path, n: usize) -> (Vec<PathBuf>, Vec<String>) {
     (paths, identifiers)
 }
 
+/// `n` distinct signed documents, as [`many_signed`] makes them, in
+/// memory: (identifier, document).
+pub fn bulk_documents(n: usize) -> Vec<(String, Vec<u8>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let (paths, identifiers) = many_signed(dir.path(), n);
+    identifiers
+        .into_iter()
+        .zip(paths.iter().map(|p| std::fs::read(p).unwrap()))
+        .collect()
+}
+
 /// The identifiers of an XML listing, in order.
 pub fn listed_identifiers(reply: &Reply) -> Vec<String> {
     let text = reply.text();

@@ -3,8 +3,8 @@
 //! `/endorsers/{email}?range=DAYS` (the endorser's history) and
 //! `/endorsers/{email}/tags`.
 
-use axum::extract::{RawPathParams, RawQuery, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{RawQuery, State};
+use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::params::{segments, Pairs};
@@ -76,10 +76,10 @@ pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
 /// `email` newer than the range (one row per location).
 pub async fn history(
     State(state): State<AppState>,
-    params: RawPathParams,
+    uri: Uri,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let email = segments(&params)?.remove(0);
+    let email = segments(&uri, 1, 1)?.remove(0);
     let pairs = Pairs::parse(query.unwrap_or_default().as_bytes());
     let days = pairs
         .first("range")
@@ -118,11 +118,8 @@ pub async fn history(
 }
 
 /// Route 9: `/endorsers/{email}/tags`.
-pub async fn tags(
-    State(state): State<AppState>,
-    params: RawPathParams,
-) -> Result<Response, ApiError> {
-    let email = segments(&params)?.remove(0);
+pub async fn tags(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    let email = segments(&uri, 1, 1)?.remove(0);
     let store = state.store.clone();
     let tags = blocking(move || Ok(store.tags(&email)?)).await?;
     let mut results = Results::new(&["tag"]);

@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{RawPathParams, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
@@ -29,9 +29,9 @@ const BASE_IRI: &str = "http://mp.stratuslab.eu/";
 pub async fn get(
     State(state): State<AppState>,
     Extension(context): Extension<Context>,
-    params: RawPathParams,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
-    let parts = segments(&params)?;
+    let parts = segments(&uri, 1, 3)?;
     let [identifier, email, created] = parts.as_slice() else {
         return Err(ApiError::not_found(NOT_FOUND));
     };
@@ -49,9 +49,9 @@ pub async fn get(
 pub async fn by_tag_path(
     State(state): State<AppState>,
     Extension(context): Extension<Context>,
-    params: RawPathParams,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
-    let mut values = params.iter().map(|(_, raw)| raw);
+    let mut values = uri.path().split('/').filter(|s| !s.is_empty()).skip(1);
     let (Some(email), Some(tag)) = (values.next(), values.next()) else {
         return Err(ApiError::not_found(NOT_FOUND));
     };

@@ -7,7 +7,8 @@
 
 use std::io::Write;
 
-use axum::extract::{RawPathParams, RawQuery, State};
+use axum::extract::{RawQuery, State};
+use axum::http::Uri;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -31,10 +32,10 @@ const MAX_SEARCH_TERMS: usize = 32;
 pub async fn get(
     State(state): State<AppState>,
     Extension(context): Extension<Context>,
-    params: RawPathParams,
+    uri: Uri,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let args = segments(&params)?;
+    let args = segments(&uri, 1, 2)?;
     let pairs = Pairs::parse(query.unwrap_or_default().as_bytes());
     if let ([email], Some(tag)) = (args.as_slice(), pairs.last("tag")) {
         return entry::by_tag(state, context, email.clone(), tag.to_string()).await;

@@ -2,14 +2,23 @@
 //! recommendation), query and form pairs, and the value shapes that
 //! classify filters (§2.1: e-mail, date, otherwise identifier).
 
-use axum::extract::RawPathParams;
+use axum::http::Uri;
 
 use super::response::ApiError;
 use crate::entry::check_component;
 
-/// The path variables of the route, decoded and checked, in order.
-pub fn segments(params: &RawPathParams) -> Result<Vec<String>, ApiError> {
-    params.iter().map(|(_, raw)| decode_segment(raw)).collect()
+/// The route variables of `uri`'s path: its segments after the first
+/// `skip` (the route's leading literals), at most `take` of them, each
+/// decoded and checked. Read from the raw path (the router's own captures
+/// are decoded already, and refuse non-UTF-8 without saying where).
+pub fn segments(uri: &Uri, skip: usize, take: usize) -> Result<Vec<String>, ApiError> {
+    uri.path()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .skip(skip)
+        .take(take)
+        .map(decode_segment)
+        .collect()
 }
 
 /// Percent-decode one path segment; it must be UTF-8 and a usable key

@@ -15,7 +15,7 @@
 //! held in memory, within the body limit.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Multipart, RawPathParams, Request, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Extension;
@@ -60,12 +60,11 @@ fn body_kind(request: &Request) -> Body {
 pub async fn post(
     State(state): State<AppState>,
     Extension(context): Extension<Context>,
-    params: RawPathParams,
     request: Request,
 ) -> Result<Response, ApiError> {
     match body_kind(&request) {
         Body::Form => {
-            let args = segments(&params)?;
+            let args = segments(request.uri(), 1, 2)?;
             let form = Bytes::from_request(request, &state)
                 .await
                 .map_err(|e| ApiError::new(e.status(), e.body_text()))?;
