@@ -274,7 +274,7 @@ pub fn server_command(dir: &Path, now: Option<&str>) -> Command {
 }
 
 /// Read the start-up line `stratus-marketplace: listening on http://ADDR/`.
-fn wait_for_listening(child: &mut Child, log: &Path) -> SocketAddr {
+pub fn wait_for_listening(child: &mut Child, log: &Path) -> SocketAddr {
     let stdout = child.stdout.take().expect("stdout is piped");
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
