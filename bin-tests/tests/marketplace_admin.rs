@@ -527,3 +527,18 @@ fn help_and_version() {
     assert!(stdout(&output).starts_with("stratus-marketplace "));
     assert_code(&market(&["frobnicate"]), 2, "an unknown subcommand");
 }
+
+#[test]
+fn the_packaged_configuration_starts_a_server() {
+    let packaged =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../packaging/marketplace.cfg");
+    let text = std::fs::read_to_string(&packaged).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    // data.dir and server.listen of the package, overridden for the test.
+    let server = Server::options().config(&text).data(data.path()).start();
+    server.upload(&indate());
+    assert_eq!(
+        server.get(&format!("/marketplace/metadata/{BEE8}")).status,
+        200
+    );
+}

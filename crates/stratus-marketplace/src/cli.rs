@@ -48,6 +48,7 @@ MARKETPLACE_DATA_DIR); options override both.";
     name = "stratus-marketplace",
     version,
     infer_long_args = true,
+    disable_help_subcommand = true,
     after_help = EXIT_CODES_HELP
 )]
 pub struct Cli {
@@ -60,12 +61,35 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the Marketplace API (default: 127.0.0.1:9204, at / and /marketplace/)
+    ///
+    /// The legacy HTTP API: GET /metadata lists entries (XML, or DataTables JSON), POST
+    /// /metadata uploads a signed document, GET /metadata/ID/EMAIL/CREATED returns one, plus
+    /// /tag, /endorsers and /sync. Every upload is verified as stratus-validate-metadata does
+    /// (signature, constraints, RDF/XML; the signer's chain with --ca or --trust-dir) and is
+    /// acknowledged (201) once committed. When ready, one line goes to standard output:
+    /// "stratus-marketplace: listening on http://ADDR/". SIGTERM or SIGINT stops it after
+    /// the requests in flight.
+    #[command(after_help = EXIT_CODES_HELP)]
     Serve(Serve),
     /// Import a legacy data directory (both layouts), re-verifying every document
+    ///
+    /// Reads DIR/metadata/ID/EMAIL/CREATED.xml (the layout since 2014-10) or
+    /// DIR/ID/EMAIL/CREATED.xml (release 14.06.0 and earlier). Each document is verified as an
+    /// upload is and must be filed under its own key; the others are reported by name and
+    /// skipped (exit 1). Stop the server first: the data directory is locked while it runs.
+    #[command(after_help = EXIT_CODES_HELP)]
     Import(Import),
     /// Export every entry as a legacy data directory (metadata/<id>/<email>/<created>.xml)
+    ///
+    /// Each file is written as stored (and as served), atomically, so that an old server,
+    /// rsync or `stratus-marketplace import` can take the directory.
+    #[command(after_help = EXIT_CODES_HELP)]
     Export(Export),
     /// Verify every stored document again and report those that fail
+    ///
+    /// Runs SQLite's integrity check, then the upload checks on every stored document (with
+    /// --ca or --trust-dir, against those anchors), and reports each failure by key (exit 1).
+    #[command(after_help = EXIT_CODES_HELP)]
     Check(Check),
 }
 
