@@ -14,7 +14,7 @@ CARGO ?= cargo
 COMMANDS = stratus-build-metadata stratus-sign-metadata stratus-validate-metadata \
 	stratus-marketplace
 
-.PHONY: all build test demo bench man completions install rpm clean check-man fuzz
+.PHONY: all build test demo bench bench-marketplace man completions install rpm clean check-man fuzz
 
 all: build
 
@@ -35,6 +35,10 @@ demo: build
 
 bench: build
 	sh bench/run.sh target/release bench-out
+
+# The Marketplace server's part of `make bench` alone.
+bench-marketplace: build
+	sh bench/marketplace.sh target/release bench-out
 
 # Every fuzz target for FUZZ_SECONDS each (needs cargo-fuzz; see fuzz/README.md).
 FUZZ_SECONDS ?= 60

@@ -10,12 +10,15 @@
 #   4. Verifying one signed document per process against
 #      `xmlsec1 --verify --insecure` on the same document.
 #   5. Verifying 1,000 signed documents in one call against 1,000 xmlsec1 runs.
+#   6-9. The Marketplace server against nginx and stratus-validate-metadata
+#      (bench/marketplace.sh; needs nginx and wrk).
 #
 # Times are wall-clock seconds, best of RUNS (default 3; DIGEST_RUNS, default
 # 5, for the first benchmark, whose commands take turns), page cache warm;
 # peak memory is the maximum resident set size from GNU time.
 # usage: run.sh BIN_DIR OUT_DIR
 set -eu
+here=$(cd "$(dirname "$0")" && pwd)
 bin=$(cd "${1:-target/release}" && pwd)
 out=${2:-bench-out}
 runs=${RUNS:-3}
@@ -167,3 +170,5 @@ echo "$ours $theirs" | awk '{
     printf "  xmlsec1, 1,000 runs                   %7.3f s  %8.0f documents/s\n", $2, 1000 / $2
     printf "  speed-up: %.0fx (target >= 40x)\n", $2 / $1
 }'
+
+sh "$here/marketplace.sh" "$bin" "$(pwd)"

@@ -89,11 +89,18 @@ pub async fn prepare(State(state): State<AppState>, mut request: Request, next: 
         Some(query) => format!("{}?{query}", path.rewritten),
         None => path.rewritten.clone(),
     };
-    match target.parse::<Uri>() {
-        Ok(uri) => *request.uri_mut() = uri,
-        Err(_) => {
-            let error = ApiError::bad_request("invalid request target");
-            return finish(error.into_response(), style, &method);
+    // Most requests come through unchanged: keep their URI as it is.
+    let unchanged = request
+        .uri()
+        .path_and_query()
+        .is_some_and(|pq| pq.as_str() == target);
+    if !unchanged {
+        match target.parse::<Uri>() {
+            Ok(uri) => *request.uri_mut() = uri,
+            Err(_) => {
+                let error = ApiError::bad_request("invalid request target");
+                return finish(error.into_response(), style, &method);
+            }
         }
     }
     if let Some(media) = media {
@@ -147,22 +154,30 @@ fn rewrite(
         format!("/{rest}")
     };
     let mut media = None;
-    let query = raw_query.map(|query| {
+    let tunnels = ["media", "method", "charset", "encoding", "language"];
+    let query = raw_query.and_then(|query| {
+        let pairs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
+        if !pairs
+            .iter()
+            .any(|(name, _)| tunnels.contains(&name.as_ref()))
+        {
+            // Nothing to take out: the query goes on as it came.
+            return Some(query.to_string());
+        }
         let mut kept = form_urlencoded::Serializer::new(String::new());
         let mut any = false;
-        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        for (name, value) in &pairs {
             match name.as_ref() {
-                "media" => media = negotiate::tunnelled(&value).or(media),
-                "method" | "charset" | "encoding" | "language" => {}
+                "media" => media = negotiate::tunnelled(value).or(media),
+                other if tunnels.contains(&other) => {}
                 _ => {
-                    kept.append_pair(&name, &value);
+                    kept.append_pair(name, value);
                     any = true;
                 }
             }
         }
-        (any, kept.finish())
+        any.then(|| kept.finish())
     });
-    let query = query.and_then(|(any, text)| any.then_some(text));
     Ok((Path { rewritten, mount }, query, media))
 }
 

@@ -37,11 +37,15 @@ pub async fn get(
     };
     let key = Key::new(identifier, email, created)
         .map_err(|e| ApiError::bad_request(format!("invalid entry key: {e}")))?;
-    let store = state.store.clone();
-    let lookup = key.clone();
-    let document = blocking(move || Ok(store.document(&lookup)?))
-        .await?
-        .ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
+    let document = match state.store.document_now(&key) {
+        Some(found) => found?,
+        None => {
+            let store = state.store.clone();
+            let lookup = key.clone();
+            blocking(move || Ok(store.document(&lookup)?)).await?
+        }
+    }
+    .ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
     represent(&context, &key, document)
 }
 

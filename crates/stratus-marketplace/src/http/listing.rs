@@ -53,20 +53,37 @@ pub async fn respond(
 ) -> Result<Response, ApiError> {
     let query = build_query(&args, &pairs);
     let store = state.store.clone();
+    // A listing already at hand, with its documents in memory, costs no
+    // thread hand-off; anything else runs on the blocking pool.
+    let ready = store.list_now(&query).transpose()?;
     if variant == Variant::Json {
         let echo = pairs
             .last("sEcho")
             .and_then(|v| v.trim().parse::<i64>().ok())
             .unwrap_or(0);
-        let listing = blocking(move || Ok(store.list(&query)?)).await?;
+        let listing = match ready {
+            Some(listing) => listing,
+            None => blocking(move || Ok(store.list(&query)?)).await?,
+        };
         return Ok(json_response(&listing, echo));
     }
-    let documents = blocking(move || {
-        let listing = store.list(&query)?;
-        let keys: Vec<_> = listing.rows.iter().map(|e| e.key.clone()).collect();
-        Ok(store.documents(&keys)?)
-    })
-    .await?;
+    let keys_of = |listing: &crate::store::Listing| -> Vec<_> {
+        listing.rows.iter().map(|e| e.key.clone()).collect()
+    };
+    let in_memory = ready
+        .as_ref()
+        .and_then(|listing| store.documents_now(&keys_of(listing)))
+        .transpose()?;
+    let documents = match in_memory {
+        Some(documents) => documents,
+        None => {
+            blocking(move || {
+                let listing = store.list(&query)?;
+                Ok(store.documents(&keys_of(&listing))?)
+            })
+            .await?
+        }
+    };
     if documents.is_empty() {
         return Err(ApiError::not_found(NO_MATCH));
     }
@@ -154,36 +171,43 @@ fn xml_response(documents: &[Vec<u8>]) -> Response {
         .into_response()
 }
 
-/// The DataTables object of §2.1.
+/// The DataTables object of §2.1, written directly (a few rows, every
+/// string through the legacy escaping).
 fn json_response(listing: &Listing, echo: i64) -> Response {
-    let text = |value: Option<&str>| value.unwrap_or("null").to_string();
-    let rows: Vec<Vec<String>> = listing
-        .rows
-        .iter()
-        .map(|entry| {
-            let mut row = vec![String::new()];
-            row.extend(Column::ALL.iter().map(|c| text(c.value(entry))));
-            row
-        })
-        .collect();
     let (total, display) = if listing.rows.is_empty() && listing.display_records == 0 {
         (0, 0)
     } else {
         (listing.total_records, listing.display_records)
     };
-    let value = serde_json::json!({
-        "iTotalDisplayRecords": display,
-        "rMsg": NO_MATCH,
-        "iTotalRecords": total,
-        "aaData": rows,
-        "sEcho": echo,
-    });
+    let mut out = Vec::with_capacity(256 + listing.rows.len() * 256);
+    let _ = write!(out, "{{\"iTotalDisplayRecords\":{display},\"rMsg\":");
+    write_json_string(&mut out, NO_MATCH);
+    let _ = write!(out, ",\"iTotalRecords\":{total},\"aaData\":[");
+    for (i, entry) in listing.rows.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"[\"\"");
+        for column in Column::ALL {
+            out.push(b',');
+            write_json_string(&mut out, column.value(entry).unwrap_or("null"));
+        }
+        out.push(b']');
+    }
+    let _ = write!(out, "],\"sEcho\":{echo}}}");
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json; charset=UTF-8")],
-        to_json(&value),
+        out,
     )
         .into_response()
+}
+
+/// A JSON string literal with `/` written `\/`.
+fn write_json_string(out: &mut Vec<u8>, text: &str) {
+    let mut serializer = serde_json::Serializer::with_formatter(out, SlashEscaping);
+    text.serialize(&mut serializer)
+        .expect("a string serializes into memory");
 }
 
 /// JSON text with `/` written `\/`, as the legacy json-simple did.

@@ -6,32 +6,52 @@
 //! It is rebuilt from the database when the store opens and updated after
 //! each commit; it answers every query but the documents themselves.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use super::query::{evaluate, ListQuery, Listing};
+use super::query::{evaluate, evaluate_in_order, ListQuery, Listing, Sort};
 use super::{Endorser, Put};
 use crate::entry::{Entry, Key};
 
-/// The versions of one (identifier, email), by `created`.
-type Versions = BTreeMap<String, Arc<Entry>>;
+/// The versions of one (identifier, email), sorted by `created` (a small
+/// vector: most groups hold one version).
+type Versions = Vec<Arc<Entry>>;
+
+/// The most listings kept by the listing cache.
+const CACHED_LISTINGS: usize = 256;
 
 /// The index.
+///
+/// Two things are derived from the entries and dropped at every change:
+/// the latest versions in the default order (built at the first listing
+/// after a change), and the listings already computed, by query (each
+/// query names its "now", so an entry that expires is never listed from
+/// a stale copy).
 #[derive(Debug, Default)]
 pub struct Index {
     groups: HashMap<(String, String), Versions>,
     len: usize,
+    latest_sorted: OnceLock<Vec<Arc<Entry>>>,
+    listings: Mutex<HashMap<String, Listing>>,
 }
 
 impl Index {
     /// Add or replace an entry.
     pub fn insert(&mut self, entry: Entry) -> Put {
+        self.latest_sorted = OnceLock::new();
+        self.listings
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
         let group = (entry.key.identifier.clone(), entry.key.email.clone());
-        let created = entry.key.created.clone();
         let versions = self.groups.entry(group).or_default();
-        match versions.insert(created, Arc::new(entry)) {
-            Some(_) => Put::Replaced,
-            None => {
+        match versions.binary_search_by(|v| v.key.created.cmp(&entry.key.created)) {
+            Ok(at) => {
+                versions[at] = Arc::new(entry);
+                Put::Replaced
+            }
+            Err(at) => {
+                versions.insert(at, Arc::new(entry));
                 self.len += 1;
                 Put::Created
             }
@@ -43,15 +63,19 @@ impl Index {
         // The map is keyed by owned pairs; build one only for the lookup.
         self.groups
             .get(&(identifier.to_string(), email.to_string()))
-            .and_then(|v| v.last_key_value())
-            .map(|(created, _)| created.as_str())
+            .and_then(|v| v.last())
+            .map(|e| e.key.created.as_str())
     }
 
     /// The entry of `key`.
     pub fn get(&self, key: &Key) -> Option<&Arc<Entry>> {
         self.groups
             .get(&(key.identifier.clone(), key.email.clone()))
-            .and_then(|v| v.get(&key.created))
+            .and_then(|v| {
+                v.binary_search_by(|e| e.key.created.cmp(&key.created))
+                    .ok()
+                    .map(|at| &v[at])
+            })
     }
 
     /// The number of entries.
@@ -65,23 +89,53 @@ impl Index {
     }
 
     fn latest(&self) -> impl Iterator<Item = &Arc<Entry>> {
-        self.groups
-            .values()
-            .filter_map(|v| v.last_key_value().map(|(_, e)| e))
+        self.groups.values().filter_map(|v| v.last())
     }
 
     fn all(&self) -> impl Iterator<Item = &Arc<Entry>> {
-        self.groups.values().flat_map(|v| v.values())
+        self.groups.values().flat_map(|v| v.iter())
+    }
+
+    /// The latest version of each (identifier, email), in the default
+    /// order (created descending, identifier, email).
+    fn latest_sorted(&self) -> &[Arc<Entry>] {
+        self.latest_sorted.get_or_init(|| {
+            let mut latest: Vec<Arc<Entry>> = self.latest().cloned().collect();
+            let order = ListQuery::new(String::new());
+            latest.sort_unstable_by(|a, b| order.compare(a, b));
+            latest
+        })
     }
 
     /// The listing of `query`.
     pub fn list(&self, query: &ListQuery) -> Listing {
-        let total = self.latest().filter(|e| query.counts_in_total(e)).count();
-        if query.latest_only() {
-            evaluate(self.latest(), query, total)
-        } else {
-            evaluate(self.all(), query, total)
+        let key = query.cache_key();
+        if let Some(listing) = self.cached(&key) {
+            return listing;
         }
+        let latest = self.latest_sorted();
+        let total = latest.iter().filter(|e| query.counts_in_total(e)).count();
+        let listing = match (query.latest_only(), query.sort == Sort::default()) {
+            (true, true) => evaluate_in_order(latest.iter(), query, total),
+            (true, false) => evaluate(latest.iter(), query, total),
+            (false, _) => evaluate(self.all(), query, total),
+        };
+        if let Ok(mut listings) = self.listings.lock() {
+            if listings.len() >= CACHED_LISTINGS {
+                listings.clear();
+            }
+            listings.insert(key, listing.clone());
+        }
+        listing
+    }
+
+    /// The listing of `query` if it is cached (no computation).
+    pub fn list_cached(&self, query: &ListQuery) -> Option<Listing> {
+        self.cached(&query.cache_key())
+    }
+
+    fn cached(&self, key: &str) -> Option<Listing> {
+        self.listings.lock().ok()?.get(key).cloned()
     }
 
     /// §4.5: among `email`'s entries tagged `tag`, grouped by identifier,
@@ -201,6 +255,22 @@ mod tests {
         let listing = index.list(&ListQuery::new("2015-01-01T00:00:00Z".into()));
         assert_eq!(listing.rows.len(), 1);
         assert_eq!(listing.rows[0].key.created, "2014-02-01T00:00:00Z");
+    }
+
+    #[test]
+    fn a_cached_listing_is_dropped_by_a_change_and_by_the_clock() {
+        let mut index = Index::default();
+        index.insert(entry("a", "2014-01-01T00:00:00Z", "", false));
+        let query = ListQuery::new("2015-01-01T00:00:00Z".into());
+        assert_eq!(index.list(&query).rows.len(), 1);
+        index.insert(entry("b", "2014-01-02T00:00:00Z", "", false));
+        let listing = index.list(&query);
+        assert_eq!(listing.rows.len(), 2);
+        assert_eq!(listing.rows[0].key.identifier, "b");
+        // Past dcterms:valid (2030), the same query at a later "now" is empty.
+        let later = ListQuery::new("2031-01-01T00:00:00Z".into());
+        assert!(index.list(&later).rows.is_empty());
+        assert_eq!(index.list(&query).rows.len(), 2);
     }
 
     #[test]

@@ -120,6 +120,26 @@ pub trait Store: Send + Sync + 'static {
     /// The listing of §2.1/§4.2.
     fn list(&self, query: &ListQuery) -> Result<Listing>;
 
+    /// [`Store::document`], answered at once when the backend can do it
+    /// without blocking (from memory); `None` means "call
+    /// [`Store::document`] on the blocking pool". The HTTP layer tries
+    /// this first, so that the hot path costs no thread hand-off.
+    fn document_now(&self, _key: &Key) -> Option<Result<Option<Vec<u8>>>> {
+        None
+    }
+
+    /// [`Store::documents`], answered at once when every document is in
+    /// memory; `None` otherwise.
+    fn documents_now(&self, _keys: &[Key]) -> Option<Result<Vec<Vec<u8>>>> {
+        None
+    }
+
+    /// [`Store::list`], answered at once when the backend has this very
+    /// listing at hand; `None` otherwise.
+    fn list_now(&self, _query: &ListQuery) -> Option<Result<Listing>> {
+        None
+    }
+
     /// The entry a tag resolves to (§4.5).
     fn by_tag(&self, email: &str, tag: &str) -> Result<Option<Arc<Entry>>>;
 

@@ -6,7 +6,7 @@
 //! embedded one with [`evaluate`].
 
 use std::cmp::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use regex::{Regex, RegexBuilder};
 
@@ -162,10 +162,18 @@ impl Column {
 
 /// A search term: a case-insensitive, unanchored regular expression, or,
 /// when the text is not a valid expression, a case-insensitive substring
-/// (§4.3). The `regex` crate matches in time linear in the input.
+/// (§4.3). The `regex` crate matches in time linear in the input. The
+/// expression is compiled at its first use, so a listing answered from a
+/// cache compiles nothing.
 #[derive(Debug, Clone)]
-pub enum Matcher {
-    /// A compiled expression.
+pub struct Matcher {
+    pattern: String,
+    compiled: OnceLock<Compiled>,
+}
+
+/// A compiled search term.
+#[derive(Debug, Clone)]
+enum Compiled {
     Regex(Regex),
     /// Lower-cased literal text.
     Literal(String),
@@ -177,20 +185,31 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 impl Matcher {
     /// The matcher for the search text `pattern`.
     pub fn new(pattern: &str) -> Matcher {
-        match RegexBuilder::new(pattern)
-            .case_insensitive(true)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .build()
-        {
-            Ok(regex) => Matcher::Regex(regex),
-            Err(_) => Matcher::Literal(pattern.to_lowercase()),
+        Matcher {
+            pattern: pattern.to_string(),
+            compiled: OnceLock::new(),
         }
     }
 
+    /// The search text.
+    fn source(&self) -> &str {
+        &self.pattern
+    }
+
     fn matches(&self, value: &str) -> bool {
-        match self {
-            Matcher::Regex(regex) => regex.is_match(value),
-            Matcher::Literal(text) => value.to_lowercase().contains(text.as_str()),
+        let compiled = self.compiled.get_or_init(|| {
+            match RegexBuilder::new(&self.pattern)
+                .case_insensitive(true)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .build()
+            {
+                Ok(regex) => Compiled::Regex(regex),
+                Err(_) => Compiled::Literal(self.pattern.to_lowercase()),
+            }
+        });
+        match compiled {
+            Compiled::Regex(regex) => regex.is_match(value),
+            Compiled::Literal(text) => value.to_lowercase().contains(text.as_str()),
         }
     }
 }
@@ -272,6 +291,35 @@ impl ListQuery {
         self.created.is_empty()
     }
 
+    /// A text naming this query exactly (filters, search, order, page and
+    /// "now"): equal texts give equal listings of the same store content.
+    pub fn cache_key(&self) -> String {
+        let matchers = |list: &[Matcher]| {
+            list.iter()
+                .map(|m| format!("{:?}", m.source()))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let columns: Vec<String> = self
+            .column_search
+            .iter()
+            .map(|(c, m)| format!("{c:?}={:?}", m.source()))
+            .collect();
+        format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}|{:?}|{:?}|{}",
+            self.identifiers,
+            self.emails,
+            self.created,
+            self.status,
+            self.location,
+            matchers(&self.search),
+            columns.join(","),
+            self.sort,
+            self.paging,
+            self.now
+        )
+    }
+
     /// Whether `entry` passes every filter (latest-ness aside).
     pub fn admits(&self, entry: &Entry) -> bool {
         let key = &entry.key;
@@ -320,6 +368,37 @@ pub struct Listing {
     pub display_records: usize,
     /// The rows of the page, in order.
     pub rows: Vec<Arc<Entry>>,
+}
+
+/// [`evaluate`] for candidates already in the default order (created
+/// descending, identifier, email) and a query in that order: no sorting,
+/// and only the rows of the page are kept.
+pub fn evaluate_in_order<'a>(
+    candidates: impl Iterator<Item = &'a Arc<Entry>>,
+    query: &ListQuery,
+    total_records: usize,
+) -> Listing {
+    debug_assert!(query.sort == Sort::default());
+    let (start, end) = match query.paging {
+        Some(Paging { start, length }) => (
+            start,
+            length.map_or(usize::MAX, |l| start.saturating_add(l)),
+        ),
+        None => (0, usize::MAX),
+    };
+    let mut rows = Vec::new();
+    let mut display_records = 0;
+    for entry in candidates.filter(|e| query.admits(e)) {
+        if display_records >= start && display_records < end {
+            rows.push(Arc::clone(entry));
+        }
+        display_records += 1;
+    }
+    Listing {
+        total_records,
+        display_records,
+        rows,
+    }
 }
 
 /// Filter, count, sort and page `candidates` (the eligible entries: the

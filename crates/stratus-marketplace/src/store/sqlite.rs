@@ -11,7 +11,9 @@
 //!   the puts returns. The index is updated after the commit and before
 //!   the reply: what a client was told is stored is listed at once.
 //! - Documents are read through a small pool of read-only connections;
-//!   WAL lets them read while the writer writes.
+//!   WAL lets them read while the writer writes. The most recently read
+//!   ones are kept in memory (up to [`DOCUMENT_CACHE_BYTES`]), so a popular
+//!   entry is served without a database read or a thread hand-off.
 //! - A lock file (`marketplace.lock`, an advisory lock the kernel drops
 //!   when the process dies) keeps a second server off the same directory,
 //!   since its index would go stale.
@@ -39,6 +41,42 @@ const SCHEMA_VERSION: i64 = 1;
 const MAX_GROUP: usize = 512;
 /// Read connections kept open between reads.
 const MAX_IDLE_READERS: usize = 8;
+/// The most document bytes kept in memory.
+pub const DOCUMENT_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
+/// Recently read documents, least recently used dropped first.
+struct DocumentCache {
+    documents: lru::LruCache<Key, Arc<[u8]>>,
+    bytes: usize,
+}
+
+impl DocumentCache {
+    fn get(&mut self, key: &Key) -> Option<Arc<[u8]>> {
+        self.documents.get(key).cloned()
+    }
+
+    fn put(&mut self, key: Key, document: Arc<[u8]>) {
+        if document.len() > DOCUMENT_CACHE_BYTES / 16 {
+            return;
+        }
+        self.bytes += document.len();
+        if let Some(old) = self.documents.put(key, document) {
+            self.bytes -= old.len();
+        }
+        while self.bytes > DOCUMENT_CACHE_BYTES {
+            match self.documents.pop_lru() {
+                Some((_, old)) => self.bytes -= old.len(),
+                None => break,
+            }
+        }
+    }
+
+    fn forget(&mut self, key: &Key) {
+        if let Some(old) = self.documents.pop(key) {
+            self.bytes -= old.len();
+        }
+    }
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS entries (
@@ -81,6 +119,7 @@ pub struct SqliteStore {
     index: Arc<RwLock<Index>>,
     writer: Mutex<Option<(mpsc::Sender<WriteRequest>, JoinHandle<()>)>>,
     readers: Mutex<Vec<Connection>>,
+    cache: Arc<Mutex<DocumentCache>>,
     _lock: File,
 }
 
@@ -113,19 +152,35 @@ impl SqliteStore {
         connection.execute_batch(SCHEMA)?;
         connection.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         let index = Arc::new(RwLock::new(load_index(&connection)?));
+        let cache = Arc::new(Mutex::new(DocumentCache {
+            documents: lru::LruCache::unbounded(),
+            bytes: 0,
+        }));
         let (sender, receiver) = mpsc::channel();
         let writer_index = Arc::clone(&index);
+        let writer_cache = Arc::clone(&cache);
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || write_loop(connection, receiver, writer_index))
+            .spawn(move || write_loop(connection, receiver, writer_index, writer_cache))
             .map_err(|e| StoreError::Io(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
             database,
             index,
             writer: Mutex::new(Some((sender, handle))),
             readers: Mutex::new(Vec::new()),
+            cache,
             _lock: lock,
         })
+    }
+
+    fn cached(&self, key: &Key) -> Option<Arc<[u8]>> {
+        self.cache.lock().ok()?.get(key)
+    }
+
+    fn remember(&self, key: &Key, document: &[u8]) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.put(key.clone(), Arc::from(document));
+        }
     }
 
     /// Run `PRAGMA integrity_check`; the problems found, if any.
@@ -236,6 +291,7 @@ fn write_loop(
     mut connection: Connection,
     requests: mpsc::Receiver<WriteRequest>,
     index: Arc<RwLock<Index>>,
+    cache: Arc<Mutex<DocumentCache>>,
 ) {
     while let Ok(first) = requests.recv() {
         let mut group = vec![first];
@@ -249,13 +305,18 @@ fn write_loop(
                 Err(_) => break,
             }
         }
-        commit_group(&mut connection, group, &index);
+        commit_group(&mut connection, group, &index, &cache);
     }
     // Leave a small WAL behind: fold it into the database.
     let _ = connection.pragma_update(None, "wal_checkpoint", "TRUNCATE");
 }
 
-fn commit_group(connection: &mut Connection, group: Vec<WriteRequest>, index: &Arc<RwLock<Index>>) {
+fn commit_group(
+    connection: &mut Connection,
+    group: Vec<WriteRequest>,
+    index: &Arc<RwLock<Index>>,
+    cache: &Arc<Mutex<DocumentCache>>,
+) {
     let outcome = (|| -> Result<Vec<Vec<Result<Put>>>> {
         let transaction = connection.transaction()?;
         let mut outcomes = Vec::with_capacity(group.len());
@@ -271,6 +332,14 @@ fn commit_group(connection: &mut Connection, group: Vec<WriteRequest>, index: &A
     })();
     match outcome {
         Ok(outcomes) => {
+            // A replaced document must not be served from memory.
+            if let Ok(mut cache) = cache.lock() {
+                for request in &group {
+                    for (entry, _) in &request.batch {
+                        cache.forget(&entry.key);
+                    }
+                }
+            }
             if let Ok(mut index) = index.write() {
                 for (request, results) in group.iter().zip(&outcomes) {
                     for ((entry, _), result) in request.batch.iter().zip(results) {
@@ -382,7 +451,10 @@ impl Store for SqliteStore {
     }
 
     fn document(&self, key: &Key) -> Result<Option<Vec<u8>>> {
-        self.with_reader(|c| {
+        if let Some(document) = self.cached(key) {
+            return Ok(Some(document.to_vec()));
+        }
+        let document: Option<Vec<u8>> = self.with_reader(|c| {
             Ok(c.prepare_cached(
                 "SELECT document FROM entries WHERE identifier = ?1 AND email = ?2 AND created = ?3",
             )?
@@ -390,7 +462,28 @@ impl Store for SqliteStore {
                 r.get(0)
             })
             .optional()?)
-        })
+        })?;
+        if let Some(document) = &document {
+            self.remember(key, document);
+        }
+        Ok(document)
+    }
+
+    fn document_now(&self, key: &Key) -> Option<Result<Option<Vec<u8>>>> {
+        self.cached(key).map(|d| Ok(Some(d.to_vec())))
+    }
+
+    fn documents_now(&self, keys: &[Key]) -> Option<Result<Vec<Vec<u8>>>> {
+        let mut cache = self.cache.lock().ok()?;
+        let documents: Option<Vec<Vec<u8>>> = keys
+            .iter()
+            .map(|k| cache.get(k).map(|d| d.to_vec()))
+            .collect();
+        documents.map(Ok)
+    }
+
+    fn list_now(&self, query: &ListQuery) -> Option<Result<Listing>> {
+        self.index.read().ok()?.list_cached(query).map(Ok)
     }
 
     fn documents(&self, keys: &[Key]) -> Result<Vec<Vec<u8>>> {
@@ -401,11 +494,18 @@ impl Store for SqliteStore {
             )?;
             let mut documents = Vec::with_capacity(keys.len());
             for key in keys {
+                if let Some(document) = self.cached(key) {
+                    documents.push(document.to_vec());
+                    continue;
+                }
                 let document: Option<Vec<u8>> = statement
                     .query_row(params![key.identifier, key.email, key.created], |r| {
                         r.get(0)
                     })
                     .optional()?;
+                if let Some(document) = &document {
+                    self.remember(key, document);
+                }
                 documents.extend(document);
             }
             drop(statement);
