@@ -182,7 +182,10 @@ fn sigterm_lets_the_request_in_flight_finish() {
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
     stream.write_all(head).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // A request answered on a later connection shows that the server has
+    // accepted this one (connections are accepted in order).
+    assert_eq!(server.get("/metadata?status=all").status, 404);
+    std::thread::sleep(Duration::from_millis(100));
     let pid = server.pid().to_string();
     assert!(std::process::Command::new("kill")
         .args(["-TERM", &pid])
@@ -346,7 +349,7 @@ fn a_client_sending_one_byte_a_second_holds_nobody_up() {
         let reply = server.get(&format!("/metadata/{BEE8}"));
         assert_eq!(reply.status, 200);
         assert!(
-            started.elapsed() < Duration::from_secs(2),
+            started.elapsed() < Duration::from_secs(5),
             "{:?}",
             started.elapsed()
         );
@@ -382,20 +385,33 @@ fn many_connections_at_once() {
         .env("MARKETPLACE_SERVER_REQUEST_TIMEOUT", "20")
         .start();
     server.upload(&indate());
-    // Fill the server with idle connections, then some more.
+    // Fill the server with idle connections.
     let mut idle: Vec<TcpStream> = (0..64)
         .map(|_| TcpStream::connect(server.addr).unwrap())
         .collect();
-    std::thread::sleep(Duration::from_millis(300));
-    // Past the cap, a new connection is closed at once.
-    let mut extra = TcpStream::connect(server.addr).unwrap();
-    extra
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let _ = extra.write_all(b"GET /metadata HTTP/1.1\r\nHost: x\r\n\r\n");
-    let mut buffer = [0u8; 64];
-    let closed = matches!(extra.read(&mut buffer), Ok(0) | Err(_));
-    assert!(closed, "a connection past the cap was served");
+    // Past the cap, a new connection is closed at once. (One of these may
+    // still be served if the server has not accepted every idle one yet:
+    // it then stays open, keep-alive, and fills the last place.)
+    let mut refused = false;
+    for _ in 0..10 {
+        let mut extra = TcpStream::connect(server.addr).unwrap();
+        extra
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let _ = extra.write_all(b"GET /metadata HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut buffer = [0u8; 64];
+        if matches!(extra.read(&mut buffer), Ok(0) | Err(_)) {
+            refused = true;
+            break;
+        }
+        idle.push(extra);
+    }
+    assert!(refused, "connections past the cap were served");
+    assert!(
+        server.log().contains("too many connections"),
+        "{}",
+        server.log()
+    );
     // Freed connections make room again.
     idle.truncate(8);
     std::thread::sleep(Duration::from_millis(300));
