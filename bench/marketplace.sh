@@ -176,11 +176,11 @@ EOF
 entry_url="$url/metadata/$key"
 listing_url="$url/metadata?media=json&sSearch_1=%5Eubuntu%24&iDisplayStart=0&iDisplayLength=10"
 rm -rf nginx
-mkdir -p nginx/root nginx/logs
-curl -sS -o nginx/root/entry.xml "$entry_url"
-curl -sS -o nginx/root/listing.json "$listing_url"
-grep -q '"iTotalDisplayRecords":'"$((entries / 10))" nginx/root/listing.json || {
-    echo "unexpected listing: $(head -c 300 nginx/root/listing.json)" >&2
+mkdir -p nginx/www nginx/logs
+curl -sS -o nginx/www/entry.xml "$entry_url"
+curl -sS -o nginx/www/listing.json "$listing_url"
+grep -q '"iTotalDisplayRecords":'"$((entries / 10))" nginx/www/listing.json || {
+    echo "unexpected listing: $(head -c 300 nginx/www/listing.json)" >&2
     exit 1
 }
 nginx_port=$(free_port)
@@ -198,7 +198,7 @@ http {
     uwsgi_temp_path $out/nginx/tmp-uwsgi;
     scgi_temp_path $out/nginx/tmp-scgi;
     types { application/rdf+xml xml; application/json json; }
-    server { listen 127.0.0.1:$nginx_port; root $out/nginx/root; }
+    server { listen 127.0.0.1:$nginx_port; root $out/nginx/www; }
 }
 EOF
 "$nginx_bin" -p "$out/nginx" -c "$out/nginx/nginx.conf" 2> nginx/logs/stderr.log &
@@ -229,7 +229,7 @@ $t"
 }
 
 echo
-echo "== 6. GET one entry by its full key ($(wc -c < nginx/root/entry.xml) bytes)"
+echo "== 6. GET one entry by its full key ($(wc -c < nginx/www/entry.xml) bytes)"
 set -- $(versus "$entry_url" "http://127.0.0.1:$nginx_port/entry.xml")
 mp_rss_load=$(hwm_kib "$server")
 echo "$@" | awk '{
@@ -240,7 +240,7 @@ echo "$@" | awk '{
 }'
 
 echo
-echo "== 7. GET a filtered JSON listing: one OS, first page of 10 ($(wc -c < nginx/root/listing.json) bytes)"
+echo "== 7. GET a filtered JSON listing: one OS, first page of 10 ($(wc -c < nginx/www/listing.json) bytes)"
 set -- $(versus "$listing_url" "http://127.0.0.1:$nginx_port/listing.json")
 echo "$@" | awk '{
     printf "  stratus-marketplace %9.0f requests/s  p99 %7.2f ms\n", $1, $2

@@ -1,4 +1,4 @@
-//! Shared helpers for the black-box tests of `stratus-marketplace`: a
+//! What the black-box tests of `stratus-marketplace` share: a
 //! server process on 127.0.0.1 (a free port picked by the server itself,
 //! read from its start-up line; started and stopped by the test, every
 //! wait bounded), a small HTTP/1.1 client on raw sockets, and the signed
