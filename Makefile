@@ -8,10 +8,13 @@ DESTDIR ?=
 BINDIR = $(DESTDIR)$(PREFIX)/bin
 MANDIR = $(DESTDIR)$(PREFIX)/share/man/man1
 DATADIR = $(DESTDIR)$(PREFIX)/share
+SYSCONFDIR ?= /etc
+UNITDIR = $(DESTDIR)$(PREFIX)/lib/systemd/system
 CARGO ?= cargo
-COMMANDS = stratus-build-metadata stratus-sign-metadata stratus-validate-metadata
+COMMANDS = stratus-build-metadata stratus-sign-metadata stratus-validate-metadata \
+	stratus-marketplace
 
-.PHONY: all build test demo bench man completions install rpm clean check-man fuzz
+.PHONY: all build test demo bench bench-marketplace man completions install rpm clean check-man fuzz
 
 all: build
 
@@ -33,6 +36,10 @@ demo: build
 bench: build
 	$(CARGO) run --quiet --release -p xtask -- shapes bench-out/shapes > /dev/null
 	sh bench/run.sh target/release bench-out bench-out/shapes
+
+# The Marketplace server's part of `make bench` alone.
+bench-marketplace: build
+	sh bench/marketplace.sh target/release bench-out
 
 # Every fuzz target for FUZZ_SECONDS each (needs cargo-fuzz; see fuzz/README.md).
 FUZZ_SECONDS ?= 60
@@ -70,6 +77,16 @@ install: build completions
 		install -m 644 target/completions/zsh/_$$c $(DATADIR)/zsh/site-functions/_$$c; \
 		install -m 644 target/completions/fish/$$c.fish $(DATADIR)/fish/vendor_completions.d/$$c.fish; \
 	done
+	install -m 644 man/stratus-marketplace-*.1 $(MANDIR)/
+	# The server: its systemd unit (pointing at this prefix) and, unless one
+	# is there already, its configuration file.
+	install -d $(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/stratuslab
+	sed -e 's|/usr/bin/stratus-marketplace|$(PREFIX)/bin/stratus-marketplace|' \
+		-e 's|/etc/stratuslab/|$(SYSCONFDIR)/stratuslab/|' \
+		packaging/stratus-marketplace.service > $(UNITDIR)/stratus-marketplace.service
+	chmod 644 $(UNITDIR)/stratus-marketplace.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/stratuslab/marketplace.cfg ] || \
+		install -m 644 packaging/marketplace.cfg $(DESTDIR)$(SYSCONFDIR)/stratuslab/marketplace.cfg
 
 rpm: build
 	command -v cargo-generate-rpm > /dev/null || $(CARGO) install --locked cargo-generate-rpm

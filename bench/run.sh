@@ -15,12 +15,15 @@
 #      largest accepted size: the growth of the instruction count (valgrind)
 #      at each doubling, next to `xmllint --noout`'s on the same files; then
 #      the shapes that once took minutes, refused at their limits.
+#   7-10. The Marketplace server against nginx and stratus-validate-metadata
+#      (bench/marketplace.sh; needs nginx and wrk).
 #
 # Times are wall-clock seconds, best of RUNS (default 3; DIGEST_RUNS, default
 # 5, for the first benchmark, whose commands take turns), page cache warm;
 # peak memory is the maximum resident set size from GNU time.
 # usage: run.sh BIN_DIR OUT_DIR [SHAPES_DIR] (the output of `xtask shapes`)
 set -eu
+here=$(cd "$(dirname "$0")" && pwd)
 bin=$(cd "${1:-target/release}" && pwd)
 out=${2:-bench-out}
 shapes=${3:-}
@@ -237,3 +240,5 @@ if [ -n "$shapes" ]; then
         printf '    %-26s %6.3f s  %6.0f KiB peak\n' "$sample" "$1" "$2"
     done
 fi
+
+sh "$here/marketplace.sh" "$bin" "$(pwd)"

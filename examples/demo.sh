@@ -2,8 +2,10 @@
 # The main job end to end, on embedded defaults, with nothing to set up:
 # create a disk image, compress it, describe it in a metadata document,
 # validate the draft, sign it with a certificate from a demo CA, and verify
-# the signature and the signer's chain. Later capabilities (a local
-# Marketplace, site policy, download and verification) extend this script.
+# the signature and the signer's chain; then start a local Marketplace,
+# publish the signed document, list it and fetch it back, and stop the
+# server. Later capabilities (site policy, download and verification)
+# extend this script. The Marketplace steps use curl as the HTTP client.
 #
 # usage: demo.sh BIN_DIR OUT_DIR
 set -eu
@@ -88,5 +90,56 @@ code=0
 "$bin/stratus-validate-metadata" --ca other.pem ttylinux-signed.xml || code=$?
 [ "$code" -eq 4 ] || { echo "unexpected exit code $code for an untrusted signer" >&2; exit 1; }
 echo "refused as expected"
+
+step "12. Start a local Marketplace: stratus-marketplace serve (a free port, a store of its own)"
+# The legacy configuration file, found in the working directory.
+printf 'validate.email=false\n' > marketplace.cfg
+"$bin/stratus-marketplace" serve --listen 127.0.0.1:0 --data marketplace-data \
+    --ca ca.pem > server.out 2> server.log &
+server=$!
+trap 'kill "$server" 2> /dev/null || true' EXIT
+tries=0
+until grep -q 'listening on' server.out 2> /dev/null; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 100 ] || ! kill -0 "$server" 2> /dev/null; then
+        cat server.log >&2
+        echo "the Marketplace did not start" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+url=$(sed -n 's|^stratus-marketplace: listening on \(http://[^ ]*\)/$|\1|p' server.out)
+cat server.out
+echo "(uploads are accepted only from signers certified by the demo CA: --ca ca.pem)"
+
+step "13. Publish the signed document (POST /marketplace/metadata): 201 once it is stored"
+curl -sS -D headers.txt -o upload.txt -H 'Content-Type: application/xml' \
+    --data-binary @ttylinux-signed.xml "$url/marketplace/metadata"
+head -1 headers.txt
+grep -i '^location:' headers.txt
+cat upload.txt; echo
+grep -q '^HTTP/1.1 201' headers.txt
+entry=$(sed -n 's/^[Ll]ocation: *\([^[:space:]]*\).*/\1/p' headers.txt)
+
+step "14. The tampered document is refused (400, with the reason)"
+code=$(curl -sS -o refused.xml -w '%{http_code}' -H 'Content-Type: application/xml' \
+    -H 'Accept: application/xml' --data-binary @tampered.xml "$url/marketplace/metadata")
+cat refused.xml; echo
+[ "$code" = 400 ] || { echo "unexpected status $code for a tampered upload" >&2; exit 1; }
+
+step "15. List it: the DataTables JSON the web page reads, and the XML clients read"
+curl -sS "$url/marketplace/metadata?media=json"; echo
+identifier=$(sed -n 's|.*<dcterms:identifier>\([^<]*\)</dcterms:identifier>.*|\1|p' ttylinux-signed.xml)
+curl -sS "$url/marketplace/metadata/$identifier" | head -c 300; echo " ..."
+
+step "16. Fetch the entry back and verify it again"
+curl -sS -o fetched.xml "$entry"
+"$bin/stratus-validate-metadata" --ca ca.pem fetched.xml
+
+step "17. Stop the Marketplace (SIGTERM: requests in flight finish, the store is closed)"
+kill -TERM "$server"
+wait "$server"
+trap - EXIT
+echo "stopped (exit 0); the store is in marketplace-data/"
 
 printf '\nDemo finished: files are in %s\n' "$(pwd)"

@@ -1,6 +1,7 @@
 //! Build-time tasks that need the commands' clap definitions:
 //!
-//! - `xtask man DIR`: one man page per command (section 1);
+//! - `xtask man DIR`: one man page per command (section 1), and one per
+//!   subcommand of `stratus-marketplace` (`stratus-marketplace-serve.1`);
 //! - `xtask completions DIR`: bash, zsh and fish completions per command;
 //! - `xtask shapes DIR [MAX_BYTES]`: the generated documents of hostile
 //!   shapes (`fuzz/common/shapes.rs`), at and over each parsing limit and
@@ -73,20 +74,42 @@ fn write_shapes(dir: &Path, max_bytes: usize) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Every command's clap definition: the tools, then the server.
+fn commands() -> Vec<clap::Command> {
+    use clap::CommandFactory;
+    let mut all = stratus_cli::commands::all();
+    all.push(stratus_marketplace::cli::Cli::command());
+    all
+}
+
 fn write_man_pages(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    for command in stratus_cli::commands::all() {
+    for command in commands() {
         let name = command.get_name().to_string();
         let command = command.version(env!("CARGO_PKG_VERSION"));
-        let mut page = Vec::new();
-        clap_mangen::Man::new(command)
-            .manual("stratus manual")
-            .source(format!("stratus {}", env!("CARGO_PKG_VERSION")))
-            .render(&mut page)?;
-        let path: PathBuf = dir.join(format!("{name}.1"));
-        std::fs::write(&path, page)?;
-        println!("{}", path.display());
+        write_man_page(dir, &name, command.clone())?;
+        // A command with subcommands gets a page for each, as git does.
+        for sub in command.get_subcommands() {
+            // clap takes a 'static name without its `string` feature; this
+            // short-lived tool can leak the few it makes.
+            let full: &'static str =
+                Box::leak(format!("{name}-{}", sub.get_name()).into_boxed_str());
+            let sub = sub.clone().name(full).version(env!("CARGO_PKG_VERSION"));
+            write_man_page(dir, full, sub)?;
+        }
     }
+    Ok(())
+}
+
+fn write_man_page(dir: &Path, name: &str, command: clap::Command) -> std::io::Result<()> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(command)
+        .manual("stratus manual")
+        .source(format!("stratus {}", env!("CARGO_PKG_VERSION")))
+        .render(&mut page)?;
+    let path: PathBuf = dir.join(format!("{name}.1"));
+    std::fs::write(&path, page)?;
+    println!("{}", path.display());
     Ok(())
 }
 
@@ -94,7 +117,7 @@ fn write_completions(dir: &Path) -> std::io::Result<()> {
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
         let shell_dir = dir.join(shell.to_string());
         std::fs::create_dir_all(&shell_dir)?;
-        for mut command in stratus_cli::commands::all() {
+        for mut command in commands() {
             let name = command.get_name().to_string();
             let path = clap_complete::generate_to(shell, &mut command, &name, &shell_dir)?;
             println!("{}", path.display());

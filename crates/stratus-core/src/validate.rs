@@ -1,11 +1,17 @@
 //! The whole validation pipeline of one document, in the legacy order:
 //! well-formedness, signature, schema, constraints, RDF/XML; then, when the
 //! site gave trust anchors, the signer's certificate chain.
+//!
+//! The legacy Marketplace server ran the same pipeline without the schema
+//! stage (marketplace.md §3.2); [`Rules`] chooses the rule stages, and
+//! [`check_document_with`] lets a long-running caller check trust at its own
+//! "now" for every document.
 
+use crate::clock::Timestamp;
 use crate::error::{Error, Invalid, Result, Stage};
 use crate::input::MAX_DOCUMENT_BYTES;
 use crate::manifest::rules;
-use crate::trust::TrustOptions;
+use crate::trust::{Check, Policy, TrustOptions, TrustStore};
 use crate::xml;
 use crate::xmldsig::{verify, SignatureError};
 
@@ -16,6 +22,17 @@ pub enum SignaturePolicy {
     Required,
     /// Skip the signature stage: a draft before signing.
     Skip,
+}
+
+/// Which rule stages follow the signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rules {
+    /// Schema, constraints, RDF/XML: the legacy `ValidateMetadata`, what
+    /// the commands run.
+    Full,
+    /// Constraints and RDF/XML, no schema: the legacy Marketplace upload
+    /// pipeline (marketplace.md §3.2).
+    Marketplace,
 }
 
 /// What a valid document's check found out.
@@ -47,6 +64,28 @@ pub fn check_document(
     signature: SignaturePolicy,
     trust: &TrustOptions,
 ) -> Result<Report> {
+    check_document_with(
+        bytes,
+        source_name,
+        signature,
+        Rules::Full,
+        &trust.store,
+        trust.policy,
+        trust.at,
+    )
+}
+
+/// [`check_document`] with the rule stages chosen, and the signer's chain
+/// (when `trust` has anchors) checked under `policy` at `at`.
+pub fn check_document_with(
+    bytes: &[u8],
+    source_name: &str,
+    signature: SignaturePolicy,
+    stages: Rules,
+    trust: &TrustStore,
+    policy: Policy,
+    at: Timestamp,
+) -> Result<Report> {
     if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
         return Err(Error::TooLarge {
             what: source_name.to_string(),
@@ -71,21 +110,25 @@ pub fn check_document(
         SignaturePolicy::Required => Some(check_signature(&doc).map_err(invalid)?),
         SignaturePolicy::Skip => None,
     };
-    match signature {
-        SignaturePolicy::Required => rules::check_unsigned(&doc, text),
-        SignaturePolicy::Skip => rules::check_draft(&doc, text),
+    match (stages, signature) {
+        (Rules::Full, SignaturePolicy::Required) => rules::check_unsigned(&doc, text),
+        (Rules::Full, SignaturePolicy::Skip) => rules::check_draft(&doc, text),
+        (Rules::Marketplace, _) => {
+            rules::check_constraints(&doc).and_then(|()| rules::check_rdf(&doc, text))
+        }
     }
     .map_err(invalid)?;
     if let Some((verified, endorser)) = verified {
         report.signer = subject_of(&verified.signer);
         report.email_in_certificate = endorser.email_in_certificate;
-        if trust.is_enabled() {
+        if trust.anchor_count() > 0 {
+            let check = Check {
+                at,
+                policy,
+                claimed_email: endorser.email.as_deref(),
+            };
             trust
-                .verify(
-                    &verified.signer,
-                    &verified.intermediates,
-                    endorser.email.as_deref(),
-                )
+                .verify_signer(&verified.signer, &verified.intermediates, &check)
                 .map_err(|e| invalid(Invalid::new(Stage::Trust, e.to_string())))?;
             report.trust_checked = true;
             report.email_verified = endorser.email_in_certificate;

@@ -1,0 +1,507 @@
+//! The `stratus-marketplace` command: `serve`, `import`, `export`, `check`.
+//! Its clap definition also makes the man pages (`xtask man`).
+
+use std::io::Write;
+use std::net::TcpListener as StdListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, Overrides, Settings};
+use crate::document::Checker;
+use crate::http::server::{self, Limits};
+use crate::http::{AppState, Options};
+use crate::store::layout;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{Order, Store, StoreError};
+
+/// Exit code: success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: `import` or `check` found documents that do not verify.
+pub const EXIT_INVALID: i32 = 1;
+/// Exit code: usage or configuration error.
+pub const EXIT_USAGE: i32 = 2;
+/// Exit code: the address cannot be listened on.
+pub const EXIT_NETWORK: i32 = 7;
+/// Exit code: any other error (store, files, TLS material).
+pub const EXIT_RUNTIME: i32 = 255;
+
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    success (serve: stopped by SIGTERM or SIGINT)
+  1    import or check found documents that do not verify
+  2    usage or configuration error (bad option, unknown key, bad value)
+  7    the address cannot be listened on (in use, not permitted)
+  255  other error (data directory unusable or in use, trust or TLS files)
+
+Configuration: --config FILE, else the first of ./marketplace.cfg,
+$HOME/marketplace.cfg, /etc/stratuslab/marketplace.cfg (Java properties,
+the legacy keys); MARKETPLACE_<KEY> variables override it (data.dir:
+MARKETPLACE_DATA_DIR); options override both.";
+
+/// The StratusLab Marketplace server: a registry of signed image metadata
+/// with the legacy HTTP API, on an embedded store.
+#[derive(Debug, Parser)]
+#[command(
+    name = "stratus-marketplace",
+    version,
+    infer_long_args = true,
+    disable_help_subcommand = true,
+    after_help = EXIT_CODES_HELP
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the Marketplace API (default: 127.0.0.1:9204, at / and /marketplace/)
+    ///
+    /// The legacy HTTP API: GET /metadata lists entries (XML, or DataTables JSON), POST
+    /// /metadata uploads a signed document, GET /metadata/ID/EMAIL/CREATED returns one, plus
+    /// /tag, /endorsers and /sync. Every upload is verified as stratus-validate-metadata does
+    /// (signature, constraints, RDF/XML; the signer's chain with --ca or --trust-dir) and is
+    /// acknowledged (201) once committed. When ready, one line goes to standard output:
+    /// "stratus-marketplace: listening on http://ADDR/". SIGTERM or SIGINT stops it after
+    /// the requests in flight.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Serve(Serve),
+    /// Import a legacy data directory (both layouts), re-verifying every document
+    ///
+    /// Reads DIR/metadata/ID/EMAIL/CREATED.xml (the layout since 2014-10) or
+    /// DIR/ID/EMAIL/CREATED.xml (release 14.06.0 and earlier). Each document is verified as an
+    /// upload is and must be filed under its own key; the others are reported by name and
+    /// skipped (exit 1). Stop the server first: the data directory is locked while it runs.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Import(Import),
+    /// Export every entry as a legacy data directory (metadata/<id>/<email>/<created>.xml)
+    ///
+    /// Each file is written as stored (and as served), atomically, so that an old server,
+    /// rsync or `stratus-marketplace import` can take the directory.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Export(Export),
+    /// Verify every stored document again and report those that fail
+    ///
+    /// Runs SQLite's integrity check, then the upload checks on every stored document (with
+    /// --ca or --trust-dir, against those anchors), and reports each failure by key (exit 1).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Check(Check),
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Read the configuration from FILE (default: the legacy search path)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The data directory (data.dir; default: $XDG_DATA_HOME/stratus-marketplace)
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Log more (repeatable: -v for each request, -vv for debugging)
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Log only errors
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+}
+
+/// Trust options: accept only signers that chain to these anchors.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Trust {
+    /// Accept only signers certified by the CA certificates in FILE (repeatable; trust.ca)
+    #[arg(long = "ca", value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
+    /// Accept only signers certified by an IGTF-style CA directory (repeatable; trust.dir)
+    #[arg(long = "trust-dir", value_name = "DIR")]
+    pub trust_dir: Vec<PathBuf>,
+    /// Refuse signers revoked by the CRLs in FILE (repeatable; trust.crl)
+    #[arg(long = "crl", value_name = "FILE")]
+    pub crl: Vec<PathBuf>,
+}
+
+/// `serve`.
+#[derive(Debug, Args)]
+pub struct Serve {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: Common,
+    /// Listen on ADDR (server.listen; port 0 picks a free port)
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Also serve the API under PATH (server.prefix; default /marketplace; / for none)
+    #[arg(long, value_name = "PATH")]
+    pub prefix: Option<String>,
+    /// Speak HTTPS with the certificate chain in FILE (PEM; server.tls.cert)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM; server.tls.key)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Refuse request bodies over N bytes (metadata.max.bytes; default 1048576)
+    #[arg(long, value_name = "N")]
+    pub max_body_bytes: Option<u64>,
+    /// Refuse documents without an endorser e-mail or endorsement time (upload.require.endorsement)
+    #[arg(long)]
+    pub require_endorsement: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub trust: Trust,
+}
+
+/// `import DIR`.
+#[derive(Debug, Args)]
+pub struct Import {
+    /// The legacy data directory (with or without metadata/)
+    #[arg(value_name = "DIR")]
+    pub source: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: Common,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub trust: Trust,
+}
+
+/// `export DIR`.
+#[derive(Debug, Args)]
+pub struct Export {
+    /// Where to write metadata/<identifier>/<email>/<created>.xml
+    #[arg(value_name = "DIR")]
+    pub target: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: Common,
+}
+
+/// `check`.
+#[derive(Debug, Args)]
+pub struct Check {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: Common,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub trust: Trust,
+}
+
+/// A failure of the command, with its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit code.
+    pub code: i32,
+    /// The message.
+    pub message: String,
+}
+
+impl Failure {
+    fn new(code: i32, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        Failure::new(EXIT_RUNTIME, error.to_string())
+    }
+}
+
+/// Run the command line; the exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let common = match &cli.command {
+        Command::Serve(c) => &c.common,
+        Command::Import(c) => &c.common,
+        Command::Export(c) => &c.common,
+        Command::Check(c) => &c.common,
+    };
+    init_logging(common);
+    let result = match cli.command {
+        Command::Serve(serve) => run_serve(serve),
+        Command::Import(import) => run_import(import),
+        Command::Export(export) => run_export(export),
+        Command::Check(check) => run_check(check),
+    };
+    match result {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("stratus-marketplace: error: {}", failure.message);
+            failure.code
+        }
+    }
+}
+
+fn init_logging(common: &Common) {
+    use tracing_subscriber::EnvFilter;
+    let level = match (common.quiet, common.verbose) {
+        (true, _) => "error",
+        (false, 0) => "info",
+        (false, 1) => "info,tower_http=debug",
+        (false, _) => "debug",
+    };
+    let filter = EnvFilter::try_from_env("STRATUS_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}
+
+/// The settings from the configuration, the environment and `overrides`.
+fn settings(mut overrides: Overrides, common: &Common) -> Result<Settings, Failure> {
+    crate::document::check_pinned_clock().map_err(|m| Failure::new(EXIT_USAGE, m))?;
+    overrides.config = common.config.clone();
+    overrides.data = common.data.clone();
+    if let Some(path) = &overrides.config {
+        if !path.is_file() {
+            return Err(Failure::new(
+                EXIT_USAGE,
+                format!("--config: {}: no such file", path.display()),
+            ));
+        }
+    }
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let settings = config::load(&overrides, &env, &cwd, home.as_deref())
+        .map_err(|e| Failure::new(EXIT_USAGE, format!("configuration: {e}")))?;
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
+    }
+    Ok(settings)
+}
+
+fn trust_overrides(trust: &Trust) -> Overrides {
+    Overrides {
+        ca: trust.ca.clone(),
+        trust_dir: trust.trust_dir.clone(),
+        crl: trust.crl.clone(),
+        ..Overrides::default()
+    }
+}
+
+fn checker(settings: &Settings) -> Result<Checker, Failure> {
+    Checker::new(&settings.trust, settings.require_endorsement)
+        .map_err(|e| Failure::new(EXIT_RUNTIME, format!("trust: {e}")))
+}
+
+fn run_serve(args: Serve) -> Result<i32, Failure> {
+    let overrides = Overrides {
+        listen: args.listen.clone(),
+        prefix: args.prefix.clone(),
+        tls_cert: args.tls_cert.clone(),
+        tls_key: args.tls_key.clone(),
+        max_body_bytes: args.max_body_bytes,
+        require_endorsement: args.require_endorsement,
+        ..trust_overrides(&args.trust)
+    };
+    let settings = settings(overrides, &args.common)?;
+    let checker = checker(&settings)?;
+    let tls = match &settings.tls {
+        Some((cert, key)) => Some(
+            server::tls_acceptor(cert, key)
+                .map_err(|e| Failure::new(EXIT_RUNTIME, format!("TLS: {e}")))?,
+        ),
+        None => None,
+    };
+    let store = Arc::new(SqliteStore::open(&settings.data_dir)?);
+    let listener = StdListener::bind(settings.listen).map_err(|e| {
+        Failure::new(
+            EXIT_NETWORK,
+            format!("cannot listen on {}: {e}", settings.listen),
+        )
+    })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| Failure::new(EXIT_NETWORK, e.to_string()))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| Failure::new(EXIT_NETWORK, e.to_string()))?;
+    let state = AppState {
+        store: store.clone(),
+        checker: Arc::new(checker),
+        options: Arc::new(Options {
+            prefix: settings.prefix.clone(),
+            replica: settings.replica,
+            max_body_bytes: settings.max_body_bytes,
+            sync_enabled: settings.sync_enabled,
+            data_dir: settings.data_dir.clone(),
+        }),
+    };
+    let limits = Limits {
+        request_timeout: settings.request_timeout,
+        header_timeout: settings.request_timeout.min(Duration::from_secs(10)),
+        max_connections: settings.max_connections,
+        shutdown_grace: Duration::from_secs(30),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(64)
+        .thread_name("marketplace")
+        .build()
+        .map_err(|e| Failure::new(EXIT_RUNTIME, format!("cannot start the runtime: {e}")))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let entries = store.len()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|e| Failure::new(EXIT_NETWORK, e.to_string()))?;
+        tracing::info!(
+            "data directory {}, {entries} entries{}{}",
+            settings.data_dir.display(),
+            if state.checker.checks_trust() {
+                ", signers trust-checked"
+            } else {
+                ""
+            },
+            settings
+                .file
+                .as_ref()
+                .map(|f| format!(", configuration {}", f.display()))
+                .unwrap_or_default()
+        );
+        // The line scripts and tests wait for: the server answers now.
+        println!("stratus-marketplace: listening on {scheme}://{address}/");
+        let _ = std::io::stdout().flush();
+        server::serve(listener, state, tls, limits, server::shutdown_signal()).await;
+        Ok::<(), Failure>(())
+    })?;
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    store.close()?;
+    tracing::info!("stopped");
+    Ok(EXIT_OK)
+}
+
+/// The most documents committed in one transaction by `import`.
+const IMPORT_BATCH: usize = 256;
+
+fn run_import(args: Import) -> Result<i32, Failure> {
+    let settings = settings(trust_overrides(&args.trust), &args.common)?;
+    let checker = checker(&settings)?;
+    if !args.source.is_dir() {
+        return Err(Failure::new(
+            EXIT_USAGE,
+            format!("{}: not a directory", args.source.display()),
+        ));
+    }
+    let found = layout::find_documents(&args.source)
+        .map_err(|e| Failure::new(EXIT_RUNTIME, format!("{}: {e}", args.source.display())))?;
+    let store = SqliteStore::open(&settings.data_dir)?;
+    let (mut imported, mut skipped) = (0usize, 0usize);
+    let mut batch = Vec::new();
+    let flush = |batch: &mut Vec<(crate::entry::Entry, Vec<u8>)>| -> Result<(), Failure> {
+        if !batch.is_empty() {
+            for result in store.put_many(std::mem::take(batch), Order::Any)? {
+                result?;
+            }
+        }
+        Ok(())
+    };
+    for file in &found {
+        let name = file.path.display().to_string();
+        let outcome = std::fs::read(&file.path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| checker.check(&bytes, &name).map_err(|r| r.to_string()))
+            .and_then(|accepted| match &file.key {
+                Some(key) if *key != accepted.entry.key => Err(format!(
+                    "filed as {key} but the document's key is {}",
+                    accepted.entry.key
+                )),
+                None => Err(format!(
+                    "not in the <identifier>/<email>/<created>.xml layout (its key is {})",
+                    accepted.entry.key
+                )),
+                Some(_) => Ok(accepted),
+            });
+        match outcome {
+            Ok(accepted) => {
+                batch.push((accepted.entry, accepted.document));
+                imported += 1;
+                if batch.len() >= IMPORT_BATCH {
+                    flush(&mut batch)?;
+                }
+            }
+            Err(reason) => {
+                skipped += 1;
+                eprintln!("skipped {name}: {reason}");
+            }
+        }
+    }
+    flush(&mut batch)?;
+    store.close()?;
+    println!(
+        "imported {imported} documents from {}, skipped {skipped}",
+        args.source.display()
+    );
+    Ok(if skipped > 0 { EXIT_INVALID } else { EXIT_OK })
+}
+
+fn run_export(args: Export) -> Result<i32, Failure> {
+    let settings = settings(Overrides::default(), &args.common)?;
+    let store = SqliteStore::open(&settings.data_dir)?;
+    let keys = store.keys()?;
+    let mut written = 0usize;
+    for key in &keys {
+        let Some(document) = store.document(key)? else {
+            continue;
+        };
+        layout::write_document(&args.target, key, &document).map_err(|e| {
+            Failure::new(
+                EXIT_RUNTIME,
+                format!("{}: {e}", layout::path_of(&args.target, key).display()),
+            )
+        })?;
+        written += 1;
+    }
+    store.close()?;
+    println!(
+        "exported {written} documents to {}",
+        export_root(&args.target).display()
+    );
+    Ok(EXIT_OK)
+}
+
+fn export_root(target: &Path) -> PathBuf {
+    target.join(layout::METADATA_DIR)
+}
+
+fn run_check(args: Check) -> Result<i32, Failure> {
+    let settings = settings(trust_overrides(&args.trust), &args.common)?;
+    let checker = checker(&settings)?;
+    let store = SqliteStore::open(&settings.data_dir)?;
+    let mut bad = 0usize;
+    for problem in store.integrity_check()? {
+        bad += 1;
+        eprintln!("database: {problem}");
+    }
+    let keys = store.keys()?;
+    for key in &keys {
+        let verdict = match store.document(key)? {
+            None => Err("the document is missing".to_string()),
+            Some(document) => checker
+                .check(&document, &key.to_string())
+                .map_err(|r| r.to_string())
+                .and_then(|accepted| {
+                    if accepted.entry.key == *key {
+                        Ok(())
+                    } else {
+                        Err(format!("the document's key is {}", accepted.entry.key))
+                    }
+                }),
+        };
+        if let Err(reason) = verdict {
+            bad += 1;
+            eprintln!("{key}: {reason}");
+        }
+    }
+    store.close()?;
+    println!("checked {} entries: {bad} problems", keys.len());
+    Ok(if bad > 0 { EXIT_INVALID } else { EXIT_OK })
+}

@@ -1,0 +1,7 @@
+//! `stratus-marketplace`: see [`stratus_marketplace::cli`].
+
+#![forbid(unsafe_code)]
+
+fn main() {
+    std::process::exit(stratus_marketplace::cli::main())
+}

@@ -1,0 +1,562 @@
+//! The embedded backend: SQLite (bundled, WAL journal) in the data
+//! directory, plus the in-memory [`Index`].
+//!
+//! - One table holds every entry: its key, its indexed fields and its
+//!   document. The database is the source of truth; the index is rebuilt
+//!   from it at open.
+//! - Writes go through one writer thread that commits in groups: it takes
+//!   every put waiting at that moment, runs them in one transaction (each
+//!   with its "older than latest" check, which sees the earlier ones), and
+//!   commits with `synchronous=FULL`, so a write is on disk before any of
+//!   the puts returns. The index is updated after the commit and before
+//!   the reply: what a client was told is stored is listed at once.
+//! - Documents are read through a small pool of read-only connections;
+//!   WAL lets them read while the writer writes. The most recently read
+//!   ones are kept in memory (up to [`DOCUMENT_CACHE_BYTES`]), so a popular
+//!   entry is served without a database read or a thread hand-off.
+//! - A lock file (`marketplace.lock`, an advisory lock the kernel drops
+//!   when the process dies) keeps a second server off the same directory,
+//!   since its index would go stale.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+use super::index::Index;
+use super::query::{ListQuery, Listing};
+use super::{Endorser, Order, Put, Result, Store, StoreError};
+use crate::entry::{Entry, Fields, Key};
+
+/// The database file in the data directory.
+pub const DATABASE_FILE: &str = "marketplace.sqlite";
+/// The lock file in the data directory.
+pub const LOCK_FILE: &str = "marketplace.lock";
+/// The schema version this code writes (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+/// The most puts one transaction takes.
+const MAX_GROUP: usize = 512;
+/// Read connections kept open between reads.
+const MAX_IDLE_READERS: usize = 8;
+/// The most document bytes kept in memory.
+pub const DOCUMENT_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
+/// Recently read documents, least recently used dropped first.
+struct DocumentCache {
+    documents: lru::LruCache<Key, Arc<[u8]>>,
+    bytes: usize,
+}
+
+impl DocumentCache {
+    fn get(&mut self, key: &Key) -> Option<Arc<[u8]>> {
+        self.documents.get(key).cloned()
+    }
+
+    fn put(&mut self, key: Key, document: Arc<[u8]>) {
+        if document.len() > DOCUMENT_CACHE_BYTES / 16 {
+            return;
+        }
+        self.bytes += document.len();
+        if let Some(old) = self.documents.put(key, document) {
+            self.bytes -= old.len();
+        }
+        while self.bytes > DOCUMENT_CACHE_BYTES {
+            match self.documents.pop_lru() {
+                Some((_, old)) => self.bytes -= old.len(),
+                None => break,
+            }
+        }
+    }
+
+    fn forget(&mut self, key: &Key) {
+        if let Some(old) = self.documents.pop(key) {
+            self.bytes -= old.len();
+        }
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS entries (
+    identifier  TEXT NOT NULL,
+    email       TEXT NOT NULL,
+    created     TEXT NOT NULL,
+    endorsed    INTEGER NOT NULL,
+    valid       TEXT,
+    deprecated  TEXT,
+    alternative TEXT,
+    os          TEXT,
+    os_version  TEXT,
+    os_arch     TEXT,
+    kind        TEXT,
+    locations   TEXT NOT NULL,
+    description TEXT,
+    title       TEXT,
+    subject     TEXT,
+    issuer      TEXT,
+    stored      TEXT NOT NULL,
+    document    BLOB NOT NULL,
+    PRIMARY KEY (identifier, email, created)
+);";
+
+/// The columns of an entry without its document, in [`entry_from_row`] order.
+const ENTRY_COLUMNS: &str =
+    "identifier, email, created, endorsed, valid, deprecated, alternative, \
+     os, os_version, os_arch, kind, locations, description, title, subject, issuer";
+
+/// One request to the writer thread.
+struct WriteRequest {
+    batch: Vec<(Entry, Vec<u8>)>,
+    order: Order,
+    reply: mpsc::SyncSender<Result<Vec<Result<Put>>>>,
+}
+
+/// The SQLite store.
+pub struct SqliteStore {
+    database: PathBuf,
+    index: Arc<RwLock<Index>>,
+    writer: Mutex<Option<(mpsc::Sender<WriteRequest>, JoinHandle<()>)>>,
+    readers: Mutex<Vec<Connection>>,
+    cache: Arc<Mutex<DocumentCache>>,
+    _lock: File,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("database", &self.database)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Open (creating it if needed) the store in the data directory `dir`.
+    pub fn open(dir: &Path) -> Result<SqliteStore> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
+        let lock = lock_directory(dir)?;
+        let database = dir.join(DATABASE_FILE);
+        let connection = Connection::open(&database)?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        connection.busy_timeout(std::time::Duration::from_secs(10))?;
+        let version: i64 = connection.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Database(format!(
+                "{}: schema version {version} is newer than this server's ({SCHEMA_VERSION})",
+                database.display()
+            )));
+        }
+        connection.execute_batch(SCHEMA)?;
+        connection.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        let index = Arc::new(RwLock::new(load_index(&connection)?));
+        let cache = Arc::new(Mutex::new(DocumentCache {
+            documents: lru::LruCache::unbounded(),
+            bytes: 0,
+        }));
+        let (sender, receiver) = mpsc::channel();
+        let writer_index = Arc::clone(&index);
+        let writer_cache = Arc::clone(&cache);
+        let handle = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || write_loop(connection, receiver, writer_index, writer_cache))
+            .map_err(|e| StoreError::Io(format!("cannot start the writer thread: {e}")))?;
+        Ok(SqliteStore {
+            database,
+            index,
+            writer: Mutex::new(Some((sender, handle))),
+            readers: Mutex::new(Vec::new()),
+            cache,
+            _lock: lock,
+        })
+    }
+
+    fn cached(&self, key: &Key) -> Option<Arc<[u8]>> {
+        self.cache.lock().ok()?.get(key)
+    }
+
+    fn remember(&self, key: &Key, document: &[u8]) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.put(key.clone(), Arc::from(document));
+        }
+    }
+
+    /// Run `PRAGMA integrity_check`; the problems found, if any.
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        self.with_reader(|c| {
+            let mut statement = c.prepare("PRAGMA integrity_check")?;
+            let rows = statement.query_map([], |r| r.get::<_, String>(0))?;
+            let problems: Vec<String> = rows
+                .collect::<std::result::Result<Vec<_>, _>>()?
+                .into_iter()
+                .filter(|line| line != "ok")
+                .collect();
+            Ok(problems)
+        })
+    }
+
+    fn with_reader<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let taken = self.readers.lock().map_err(poisoned)?.pop();
+        let connection = match taken {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.database,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                c.busy_timeout(std::time::Duration::from_secs(10))?;
+                c
+            }
+        };
+        let result = work(&connection);
+        let mut idle = self.readers.lock().map_err(poisoned)?;
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(connection);
+        }
+        result
+    }
+
+    fn read_index<T>(&self, work: impl FnOnce(&Index) -> T) -> Result<T> {
+        let index = self.index.read().map_err(poisoned)?;
+        Ok(work(&index))
+    }
+}
+
+fn poisoned<T>(_: std::sync::PoisonError<T>) -> StoreError {
+    StoreError::Database("a thread panicked while holding the store".into())
+}
+
+fn lock_directory(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked(format!(
+            "{} is held by another stratus-marketplace process",
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(StoreError::Io(format!("{}: {e}", path.display())))
+        }
+    }
+}
+
+fn load_index(connection: &Connection) -> Result<Index> {
+    let mut index = Index::default();
+    let mut statement = connection.prepare(&format!("SELECT {ENTRY_COLUMNS} FROM entries"))?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        index.insert(entry_from_row(row)?);
+    }
+    Ok(index)
+}
+
+fn entry_from_row(row: &rusqlite::Row) -> Result<Entry> {
+    let locations: String = row.get(11)?;
+    let locations: Vec<String> = serde_json::from_str(&locations)
+        .map_err(|e| StoreError::Database(format!("bad locations column: {e}")))?;
+    Ok(Entry {
+        key: Key {
+            identifier: row.get(0)?,
+            email: row.get(1)?,
+            created: row.get(2)?,
+        },
+        endorsed: row.get(3)?,
+        fields: Fields {
+            valid: row.get(4)?,
+            deprecated: row.get(5)?,
+            alternative: row.get(6)?,
+            os: row.get(7)?,
+            os_version: row.get(8)?,
+            os_arch: row.get(9)?,
+            kind: row.get(10)?,
+            locations,
+            description: row.get(12)?,
+            title: row.get(13)?,
+            subject: row.get(14)?,
+            issuer: row.get(15)?,
+        },
+    })
+}
+
+/// The writer thread: group commits until every sender is gone.
+fn write_loop(
+    mut connection: Connection,
+    requests: mpsc::Receiver<WriteRequest>,
+    index: Arc<RwLock<Index>>,
+    cache: Arc<Mutex<DocumentCache>>,
+) {
+    while let Ok(first) = requests.recv() {
+        let mut group = vec![first];
+        let mut size = group[0].batch.len();
+        while size < MAX_GROUP {
+            match requests.try_recv() {
+                Ok(next) => {
+                    size += next.batch.len();
+                    group.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        commit_group(&mut connection, group, &index, &cache);
+    }
+    // Leave a small WAL behind: fold it into the database.
+    let _ = connection.pragma_update(None, "wal_checkpoint", "TRUNCATE");
+}
+
+fn commit_group(
+    connection: &mut Connection,
+    group: Vec<WriteRequest>,
+    index: &Arc<RwLock<Index>>,
+    cache: &Arc<Mutex<DocumentCache>>,
+) {
+    let outcome = (|| -> Result<Vec<Vec<Result<Put>>>> {
+        let transaction = connection.transaction()?;
+        let mut outcomes = Vec::with_capacity(group.len());
+        for request in &group {
+            let mut results = Vec::with_capacity(request.batch.len());
+            for (entry, document) in &request.batch {
+                results.push(write_one(&transaction, entry, document, request.order)?);
+            }
+            outcomes.push(results);
+        }
+        transaction.commit()?;
+        Ok(outcomes)
+    })();
+    match outcome {
+        Ok(outcomes) => {
+            // A replaced document must not be served from memory.
+            if let Ok(mut cache) = cache.lock() {
+                for request in &group {
+                    for (entry, _) in &request.batch {
+                        cache.forget(&entry.key);
+                    }
+                }
+            }
+            if let Ok(mut index) = index.write() {
+                for (request, results) in group.iter().zip(&outcomes) {
+                    for ((entry, _), result) in request.batch.iter().zip(results) {
+                        if result.is_ok() {
+                            index.insert(entry.clone());
+                        }
+                    }
+                }
+            }
+            for (request, results) in group.into_iter().zip(outcomes) {
+                let _ = request.reply.send(Ok(results));
+            }
+        }
+        Err(error) => {
+            tracing::error!("store: transaction failed: {error}");
+            for request in group {
+                let _ = request
+                    .reply
+                    .send(Err(StoreError::Database(error.to_string())));
+            }
+        }
+    }
+}
+
+/// One put inside the group's transaction; `Ok(Err(Older))` refuses only
+/// this put, an `Err` aborts the whole transaction.
+fn write_one(
+    transaction: &rusqlite::Transaction,
+    entry: &Entry,
+    document: &[u8],
+    order: Order,
+) -> Result<Result<Put>> {
+    let key = &entry.key;
+    if order == Order::NewerOnly {
+        let latest: Option<String> = transaction
+            .prepare_cached(
+                "SELECT MAX(created) FROM entries WHERE identifier = ?1 AND email = ?2",
+            )?
+            .query_row(params![key.identifier, key.email], |r| r.get(0))?;
+        if latest.is_some_and(|latest| key.created < latest) {
+            return Ok(Err(StoreError::Older));
+        }
+    }
+    let exists = transaction
+        .prepare_cached(
+            "SELECT 1 FROM entries WHERE identifier = ?1 AND email = ?2 AND created = ?3",
+        )?
+        .query_row(params![key.identifier, key.email, key.created], |_| Ok(()))
+        .optional()?
+        .is_some();
+    let f = &entry.fields;
+    let locations = serde_json::to_string(&f.locations)
+        .map_err(|e| StoreError::Database(format!("cannot encode locations: {e}")))?;
+    transaction
+        .prepare_cached(
+            "INSERT OR REPLACE INTO entries (identifier, email, created, endorsed, valid, \
+             deprecated, alternative, os, os_version, os_arch, kind, locations, description, \
+             title, subject, issuer, stored, document) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        )?
+        .execute(params![
+            key.identifier,
+            key.email,
+            key.created,
+            entry.endorsed,
+            f.valid,
+            f.deprecated,
+            f.alternative,
+            f.os,
+            f.os_version,
+            f.os_arch,
+            f.kind,
+            locations,
+            f.description,
+            f.title,
+            f.subject,
+            f.issuer,
+            crate::document::now(),
+            document,
+        ])?;
+    Ok(Ok(if exists { Put::Replaced } else { Put::Created }))
+}
+
+impl Store for SqliteStore {
+    fn put(&self, entry: Entry, document: Vec<u8>, order: Order) -> Result<Put> {
+        self.put_many(vec![(entry, document)], order)?
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Database("the writer gave no answer".into())))
+    }
+
+    fn put_many(&self, batch: Vec<(Entry, Vec<u8>)>, order: Order) -> Result<Vec<Result<Put>>> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        {
+            let writer = self.writer.lock().map_err(poisoned)?;
+            let (sender, _) = writer
+                .as_ref()
+                .ok_or_else(|| StoreError::Database("the store is closed".into()))?;
+            sender
+                .send(WriteRequest {
+                    batch,
+                    order,
+                    reply,
+                })
+                .map_err(|_| StoreError::Database("the writer thread stopped".into()))?;
+        }
+        answer
+            .recv()
+            .map_err(|_| StoreError::Database("the writer thread stopped".into()))?
+    }
+
+    fn document(&self, key: &Key) -> Result<Option<Vec<u8>>> {
+        if let Some(document) = self.cached(key) {
+            return Ok(Some(document.to_vec()));
+        }
+        let document: Option<Vec<u8>> = self.with_reader(|c| {
+            Ok(c.prepare_cached(
+                "SELECT document FROM entries WHERE identifier = ?1 AND email = ?2 AND created = ?3",
+            )?
+            .query_row(params![key.identifier, key.email, key.created], |r| {
+                r.get(0)
+            })
+            .optional()?)
+        })?;
+        if let Some(document) = &document {
+            self.remember(key, document);
+        }
+        Ok(document)
+    }
+
+    fn document_now(&self, key: &Key) -> Option<Result<Option<Vec<u8>>>> {
+        self.cached(key).map(|d| Ok(Some(d.to_vec())))
+    }
+
+    fn documents_now(&self, keys: &[Key]) -> Option<Result<Vec<Vec<u8>>>> {
+        let mut cache = self.cache.lock().ok()?;
+        let documents: Option<Vec<Vec<u8>>> = keys
+            .iter()
+            .map(|k| cache.get(k).map(|d| d.to_vec()))
+            .collect();
+        documents.map(Ok)
+    }
+
+    fn list_now(&self, query: &ListQuery) -> Option<Result<Listing>> {
+        self.index.read().ok()?.list_cached(query).map(Ok)
+    }
+
+    fn documents(&self, keys: &[Key]) -> Result<Vec<Vec<u8>>> {
+        self.with_reader(|c| {
+            let transaction = c.unchecked_transaction()?;
+            let mut statement = transaction.prepare_cached(
+                "SELECT document FROM entries WHERE identifier = ?1 AND email = ?2 AND created = ?3",
+            )?;
+            let mut documents = Vec::with_capacity(keys.len());
+            for key in keys {
+                if let Some(document) = self.cached(key) {
+                    documents.push(document.to_vec());
+                    continue;
+                }
+                let document: Option<Vec<u8>> = statement
+                    .query_row(params![key.identifier, key.email, key.created], |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
+                if let Some(document) = &document {
+                    self.remember(key, document);
+                }
+                documents.extend(document);
+            }
+            drop(statement);
+            transaction.finish()?;
+            Ok(documents)
+        })
+    }
+
+    fn list(&self, query: &ListQuery) -> Result<Listing> {
+        self.read_index(|index| index.list(query))
+    }
+
+    fn by_tag(&self, email: &str, tag: &str) -> Result<Option<Arc<Entry>>> {
+        self.read_index(|index| index.by_tag(email, tag))
+    }
+
+    fn endorsers(&self) -> Result<Vec<Endorser>> {
+        self.read_index(Index::endorsers)
+    }
+
+    fn history(&self, email: &str, since: &str) -> Result<Vec<Arc<Entry>>> {
+        self.read_index(|index| index.history(email, since))
+    }
+
+    fn tags(&self, email: &str) -> Result<Vec<String>> {
+        self.read_index(|index| index.tags(email))
+    }
+
+    fn keys(&self) -> Result<Vec<Key>> {
+        self.read_index(Index::keys)
+    }
+
+    fn len(&self) -> Result<usize> {
+        self.read_index(Index::len)
+    }
+
+    fn close(&self) -> Result<()> {
+        let writer = self.writer.lock().map_err(poisoned)?.take();
+        if let Some((sender, handle)) = writer {
+            drop(sender);
+            handle
+                .join()
+                .map_err(|_| StoreError::Database("the writer thread panicked".into()))?;
+        }
+        self.readers.lock().map_err(poisoned)?.clear();
+        Ok(())
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
