@@ -9,11 +9,11 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use stratus_core::manifest::{read, write};
-use stratus_core::namespaces::Namespaces;
-use stratus_core::trust::TrustOptions;
-use stratus_core::validate::{check_document, SignaturePolicy};
-use stratus_core::xml::{self, c14n};
+use stratus_core::document::manifest::{read, write};
+use stratus_core::document::validate::{check_document, SignaturePolicy};
+use stratus_core::document::xml::{self, c14n};
+use stratus_core::signature::namespaces::Namespaces;
+use stratus_core::signature::trust::TrustOptions;
 
 /// The check of one fuzz target: panics when its property fails.
 pub type Check = fn(&[u8]);

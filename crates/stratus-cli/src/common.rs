@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use stratus_core::clock;
 use stratus_core::error::EXIT_USAGE;
-use stratus_core::trust::{CrlMode, Policy, TrustOptions};
+use stratus_core::signature::trust::{CrlMode, Policy, TrustOptions};
 
 /// The exit-code table printed in every command's `--help` and man page.
 pub const EXIT_CODES_HELP: &str = "\

@@ -137,11 +137,11 @@ pub enum Error {
     /// The user configuration file could not be read.
     Config(crate::config::ConfigError),
     /// A signing credential could not be loaded or used.
-    Credential(crate::credentials::CredentialError),
+    Credential(crate::signature::credentials::CredentialError),
     /// Trust material (anchors, CRLs) could not be loaded.
-    Trust(crate::trust::TrustError),
+    Trust(crate::signature::trust::TrustError),
     /// A document could not be signed.
-    Sign(crate::xmldsig::sign::SignError),
+    Sign(crate::signature::xmldsig::sign::SignError),
     /// A value given by the user (option, argument) is not acceptable.
     BadValue {
         /// The option or argument, e.g. `--disks-bus`.
@@ -159,10 +159,10 @@ impl Error {
         match self {
             Error::Invalid { reason, .. } => reason.exit_code(),
             Error::BadValue { .. } => EXIT_USAGE,
-            Error::Credential(crate::credentials::CredentialError::PasswordRequired { .. }) => {
-                EXIT_USAGE
-            }
-            Error::Sign(crate::xmldsig::sign::SignError::Document(_)) => EXIT_INVALID,
+            Error::Credential(
+                crate::signature::credentials::CredentialError::PasswordRequired { .. },
+            ) => EXIT_USAGE,
+            Error::Sign(crate::signature::xmldsig::sign::SignError::Document(_)) => EXIT_INVALID,
             Error::Credential(_) | Error::Trust(_) | Error::Sign(_) | Error::Config(_) => {
                 EXIT_RUNTIME
             }

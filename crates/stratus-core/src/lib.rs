@@ -1,32 +1,26 @@
-//! The shared library of the stratus tools: everything the commands know about
-//! image metadata documents lives here, with no command-line policy.
+//! The shared library of the stratus tools: everything the commands and the
+//! Marketplace know about image metadata documents lives here, with no
+//! command-line policy. The modules follow the flow:
 //!
-//! Data flows one way: bytes are read with a size limit ([`input`]), parsed
-//! safely ([`xml`]), checked against the legacy rules ([`manifest::rules`]) and
-//! turned into a typed [`manifest::Manifest`]; images are streamed through a
-//! decompressor ([`compress`]) into several digests at once ([`digest`]).
+//! - [`document`]: bytes are read with a size limit, parsed safely, checked
+//!   against the legacy rules and turned into a typed manifest;
+//! - [`signature`]: the document's enveloped signature, the credentials that
+//!   make it, and the trust that makes its signer someone;
+//! - [`image`]: image bytes streamed through a decompressor into several
+//!   digests at once, and their disk format;
+//!
+//! with [`error`] (one error type, one exit code per failure), [`clock`]
+//! ("now", pinned by `STRATUS_NOW`) and [`config`] (the user configuration)
+//! shared by all.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod clock;
-pub mod compress;
 pub mod config;
-pub mod credentials;
-pub mod digest;
-pub mod dn;
-pub mod email;
+pub mod document;
 pub mod error;
-pub mod identifier;
 pub mod image;
-pub mod input;
-pub mod keys;
-pub mod manifest;
-pub mod namespaces;
-pub mod pbe;
-pub mod trust;
-pub mod validate;
-pub mod xml;
-pub mod xmldsig;
+pub mod signature;
 
 pub use error::{Error, Invalid, Stage};

@@ -1,4 +1,4 @@
-//! Canonical XML (`stratus_core::xml::c14n`) checked byte for byte against:
+//! Canonical XML (`stratus_core::document::xml::c14n`) checked byte for byte against:
 //!
 //! - the two test vectors of metadata.md §4.3 and the DigestValues of §5.3;
 //! - the signatures of the signed legacy fixtures (the canonical SignedInfo
@@ -20,7 +20,7 @@ use std::process::Command;
 
 use base64::Engine;
 use sha1::{Digest, Sha1};
-use stratus_core::xml::{
+use stratus_core::document::xml::{
     self,
     c14n::{self, Algorithm},
 };

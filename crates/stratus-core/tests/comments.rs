@@ -8,11 +8,11 @@
 mod support;
 use support::fixtures;
 
+use stratus_core::document::manifest::rules;
+use stratus_core::document::validate::{check_document, SignaturePolicy};
+use stratus_core::document::xml;
 use stratus_core::error::Stage;
-use stratus_core::manifest::rules;
-use stratus_core::trust::TrustOptions;
-use stratus_core::validate::{check_document, SignaturePolicy};
-use stratus_core::xml;
+use stratus_core::signature::trust::TrustOptions;
 use stratus_core::Error;
 
 const UNSIGNED: &[&str] = &[

@@ -12,7 +12,7 @@ use support::{fixtures, openssl};
 use std::path::Path;
 use std::process::Command;
 
-use stratus_core::credentials::{
+use stratus_core::signature::credentials::{
     load_pem, load_pkcs12, needs_password, CredentialError, Credentials, FileRole, KeyKind,
 };
 

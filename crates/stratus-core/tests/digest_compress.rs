@@ -14,8 +14,8 @@ use std::process::{Command, Stdio};
 
 use proptest::prelude::*;
 use sha2::Digest;
-use stratus_core::compress::{self, Compression};
-use stratus_core::digest::{file_info, stream_info, Algorithm, StreamInfo, BUFFER_SIZE};
+use stratus_core::image::compress::{self, Compression};
+use stratus_core::image::digest::{file_info, stream_info, Algorithm, StreamInfo, BUFFER_SIZE};
 use stratus_core::Error;
 
 const FOO_MD5: &str = "acbd18db4cc2f85cedef654fccc4a4d8";

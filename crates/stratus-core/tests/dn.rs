@@ -14,7 +14,7 @@ use support::{fixtures, openssl};
 use std::path::Path;
 
 use base64::Engine as _;
-use stratus_core::dn::{any_email, certificate_emails, rfc2253, subject_email};
+use stratus_core::signature::dn::{any_email, certificate_emails, rfc2253, subject_email};
 use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
 
 fn parse(der: &[u8]) -> X509Certificate<'_> {
@@ -464,7 +464,7 @@ fn openssl_slash_form_matches_openssl() {
         let printed = printed.trim().strip_prefix("subject=").unwrap();
         let cert = parse(&der);
         assert_eq!(
-            stratus_core::dn::openssl_slash(cert.subject()),
+            stratus_core::signature::dn::openssl_slash(cert.subject()),
             printed,
             "{subject}"
         );

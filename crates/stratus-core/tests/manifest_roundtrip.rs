@@ -5,7 +5,7 @@ mod support;
 use support::fixtures;
 
 use proptest::prelude::*;
-use stratus_core::manifest::{
+use stratus_core::document::manifest::{
     read, write, Attribute, Checksum, Element, Endorsement, Endorser, Manifest, Node, Terms,
 };
 

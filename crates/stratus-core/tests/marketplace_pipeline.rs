@@ -5,8 +5,8 @@
 mod support;
 
 use stratus_core::clock;
-use stratus_core::trust::{Policy, TrustStore};
-use stratus_core::validate::{check_document_with, Rules, SignaturePolicy};
+use stratus_core::document::validate::{check_document_with, Rules, SignaturePolicy};
+use stratus_core::signature::trust::{Policy, TrustStore};
 use stratus_core::{Error, Stage};
 
 fn check(name: &str, rules: Rules) -> Result<(), Stage> {

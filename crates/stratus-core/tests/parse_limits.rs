@@ -7,9 +7,9 @@
 #[path = "../../../fuzz/common/shapes.rs"]
 mod shapes;
 
-use stratus_core::trust::TrustOptions;
-use stratus_core::validate::{check_document, SignaturePolicy};
-use stratus_core::xml::limits;
+use stratus_core::document::validate::{check_document, SignaturePolicy};
+use stratus_core::document::xml::limits;
+use stratus_core::signature::trust::TrustOptions;
 
 fn verdict(text: &str, name: &str) -> Result<(), String> {
     check_document(
@@ -36,10 +36,13 @@ fn the_generator_knows_the_library_limits() {
         limits::MAX_DECLARATIONS_PER_ELEMENT
     );
     assert_eq!(shapes::MAX_START_TAG_BYTES, limits::MAX_START_TAG_BYTES);
-    assert_eq!(shapes::MAX_NODES, stratus_core::xml::MAX_NODES as usize);
+    assert_eq!(
+        shapes::MAX_NODES,
+        stratus_core::document::xml::MAX_NODES as usize
+    );
     assert_eq!(
         shapes::MAX_DOCUMENT_BYTES as u64,
-        stratus_core::input::MAX_DOCUMENT_BYTES
+        stratus_core::document::input::MAX_DOCUMENT_BYTES
     );
 }
 
@@ -65,7 +68,7 @@ fn scaling_shapes_are_valid_at_their_largest() {
     for shape in shapes::shapes() {
         let text = (shape.build)(shape.max_units);
         assert!(
-            text.len() as u64 <= stratus_core::input::MAX_DOCUMENT_BYTES,
+            text.len() as u64 <= stratus_core::document::input::MAX_DOCUMENT_BYTES,
             "{}",
             shape.name
         );

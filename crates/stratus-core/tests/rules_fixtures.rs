@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use stratus_core::manifest::rules;
+use stratus_core::document::manifest::rules;
 use stratus_core::{Invalid, Stage};
 
 /// The expected outcome of one check.
@@ -37,7 +37,7 @@ const SCHEMA_PREFIX: &str = "XML schema validation exception: ";
 
 /// Run the three checks and the pipeline on `text` and compare.
 fn expect(name: &str, text: &str, x: Want, c: Want, r: Want) {
-    let doc = stratus_core::xml::parse(text, name)
+    let doc = stratus_core::document::xml::parse(text, name)
         .unwrap_or_else(|e| panic!("{name}: test document does not parse: {e}"));
     let outcomes = [
         (Stage::Schema, x, rules::check_schema(&doc)),
@@ -1654,12 +1654,12 @@ fn deep_nesting_does_not_overflow() {
     };
     // As deep as the parser allows: rdf:RDF, rdf:Description, the ex:a
     // elements, ex:b.
-    let deepest = stratus_core::xml::limits::MAX_DEPTH - 3;
+    let deepest = stratus_core::document::xml::limits::MAX_DEPTH - 3;
     let text = nested(deepest);
-    let doc = stratus_core::xml::parse(&text, "deep").unwrap();
+    let doc = stratus_core::document::xml::parse(&text, "deep").unwrap();
     assert_eq!(rules::check_schema(&doc), Ok(()));
     assert_eq!(rules::check_constraints(&doc), Ok(()));
-    let err = stratus_core::xml::parse(&nested(deepest + 1), "deep").unwrap_err();
+    let err = stratus_core::document::xml::parse(&nested(deepest + 1), "deep").unwrap_err();
     assert!(
         err.to_string().contains("levels of nested elements"),
         "{err}"
@@ -1673,7 +1673,7 @@ fn many_documents_in_one_run() {
         .map(|i| extra(&format!("<dcterms:title>image {i}</dcterms:title>")))
         .collect();
     for text in &texts {
-        let doc = stratus_core::xml::parse(text, "many").unwrap();
+        let doc = stratus_core::document::xml::parse(text, "many").unwrap();
         assert_eq!(rules::check_unsigned(&doc, text), Ok(()));
     }
 }
@@ -1735,7 +1735,7 @@ fn extensions_may_not_add_to_the_graph() {
     ];
     for (name, xml, message, element) in refused {
         let text = extra(xml);
-        let doc = stratus_core::xml::parse(&text, name).unwrap();
+        let doc = stratus_core::document::xml::parse(&text, name).unwrap();
         // The schema refuses some of these already (rdf:Description with
         // rdf:about in the free part); the RDF stage refuses them all.
         assert!(rules::check_unsigned(&doc, &text).is_err(), "{name}");
@@ -1759,7 +1759,7 @@ fn extensions_may_not_add_to_the_graph() {
     ];
     for xml in allowed {
         let text = extra(xml);
-        let doc = stratus_core::xml::parse(&text, "allowed").unwrap();
+        let doc = stratus_core::document::xml::parse(&text, "allowed").unwrap();
         assert_eq!(rules::check_unsigned(&doc, &text), Ok(()), "{xml}");
     }
 }

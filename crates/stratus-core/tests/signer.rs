@@ -12,9 +12,9 @@ use support::{fixtures, openssl};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 use std::path::Path;
-use stratus_core::trust::{Check, CrlMode, Policy, TrustError, TrustStore};
-use stratus_core::xmldsig::verify::{check_endorser, Endorser};
-use stratus_core::xmldsig::SignatureError;
+use stratus_core::signature::trust::{Check, CrlMode, Policy, TrustError, TrustStore};
+use stratus_core::signature::xmldsig::verify::{check_endorser, Endorser};
+use stratus_core::signature::xmldsig::SignatureError;
 
 // ---------------------------------------------------------------------------
 // Certificates from openssl.
@@ -222,10 +222,10 @@ fn endorsed(subject: &str, issuer: &str, email: Option<&str>) -> String {
 /// check_endorser on a self-signed certificate's own names and `email`.
 fn endorse(cert: &CertificateDer<'_>, email: Option<&str>) -> Result<Endorser, SignatureError> {
     let (_, parsed) = x509_parser::parse_x509_certificate(cert).unwrap();
-    let subject = stratus_core::dn::rfc2253(parsed.subject());
-    let issuer = stratus_core::dn::rfc2253(parsed.issuer());
+    let subject = stratus_core::signature::dn::rfc2253(parsed.subject());
+    let issuer = stratus_core::signature::dn::rfc2253(parsed.issuer());
     let text = endorsed(&subject, &issuer, email);
-    let doc = stratus_core::xml::parse(&text, "test").unwrap();
+    let doc = stratus_core::document::xml::parse(&text, "test").unwrap();
     check_endorser(&doc, cert)
 }
 
@@ -354,7 +354,10 @@ fn names_the_parser_reads_only_in_part_never_sign() {
         } else {
             parsed.issuer()
         };
-        assert_eq!(stratus_core::dn::rfc2253(read), "CN=Inside,O=Grid");
+        assert_eq!(
+            stratus_core::signature::dn::rfc2253(read),
+            "CN=Inside,O=Grid"
+        );
         // The endorsement names exactly what was read, and is refused.
         let err = endorse(&bad, None).unwrap_err();
         assert_eq!(err, SignatureError::UnreadableName(part), "{part}");
@@ -662,8 +665,8 @@ fn with_certificate(cert: &CertificateDer<'_>) -> String {
 }
 
 fn signature_of(text: &str) -> Result<(), SignatureError> {
-    let doc = stratus_core::xml::parse(text, "test").unwrap();
-    stratus_core::xmldsig::verify::verify_signature(&doc).map(|_| ())
+    let doc = stratus_core::document::xml::parse(text, "test").unwrap();
+    stratus_core::signature::xmldsig::verify::verify_signature(&doc).map(|_| ())
 }
 
 #[test]

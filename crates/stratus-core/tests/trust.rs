@@ -8,7 +8,7 @@ use support::fixtures;
 use base64::Engine;
 use rustls_pki_types::CertificateDer;
 use stratus_core::clock::parse_rfc3339;
-use stratus_core::trust::{TrustError, TrustStore};
+use stratus_core::signature::trust::{TrustError, TrustStore};
 
 /// The X509Certificate embedded in a signed fixture.
 fn embedded_certificate(name: &str) -> CertificateDer<'static> {

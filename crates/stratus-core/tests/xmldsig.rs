@@ -4,9 +4,9 @@
 mod support;
 use support::fixtures;
 
-use stratus_core::xml;
-use stratus_core::xmldsig::verify::{check_endorser, verify_signature};
-use stratus_core::xmldsig::SignatureError;
+use stratus_core::document::xml;
+use stratus_core::signature::xmldsig::verify::{check_endorser, verify_signature};
+use stratus_core::signature::xmldsig::SignatureError;
 
 fn verify_text(text: &str) -> Result<(), SignatureError> {
     let doc = xml::parse(text, "test").map_err(|e| SignatureError::Structure(e.to_string()))?;
@@ -152,9 +152,9 @@ fn doctype_and_entity_bombs_are_refused_before_verification() {
 
 mod signing {
     use super::*;
-    use stratus_core::credentials::{load_pkcs12, Credentials};
-    use stratus_core::xmldsig::profile::SignatureMethod;
-    use stratus_core::xmldsig::sign::{Profile, Signer};
+    use stratus_core::signature::credentials::{load_pkcs12, Credentials};
+    use stratus_core::signature::xmldsig::profile::SignatureMethod;
+    use stratus_core::signature::xmldsig::sign::{Profile, Signer};
 
     fn jane() -> Credentials {
         load_pkcs12(&fixtures().join("test.p12"), "XYZXYZ").unwrap()
@@ -227,8 +227,8 @@ mod xmlsec1 {
     use super::signing::sign;
     use super::*;
     use std::process::Command;
-    use stratus_core::credentials::load_pkcs12;
-    use stratus_core::xmldsig::sign::Profile;
+    use stratus_core::signature::credentials::load_pkcs12;
+    use stratus_core::signature::xmldsig::sign::Profile;
 
     fn xmlsec1_verify(text: &str) -> (bool, String) {
         let dir = tempfile::tempdir().unwrap();

@@ -11,9 +11,9 @@ use std::path::PathBuf;
 
 use roxmltree::{Document, Node};
 use stratus_core::clock;
-use stratus_core::trust::{Policy, TrustStore};
-use stratus_core::validate::{self, Rules, SignaturePolicy};
-use stratus_core::xml::{self, DCTERMS_NS, RDF_NS, SLREQ_NS, SLTERMS_NS, XMLDSIG_NS};
+use stratus_core::document::validate::{self, Rules, SignaturePolicy};
+use stratus_core::document::xml::{self, DCTERMS_NS, RDF_NS, SLREQ_NS, SLTERMS_NS, XMLDSIG_NS};
+use stratus_core::signature::trust::{Policy, TrustStore};
 
 use crate::entry::{Entry, Fields, Key};
 
@@ -97,7 +97,7 @@ impl Checker {
     /// without an endorsement e-mail or time (§3.4 recommendation).
     pub fn new(sources: &TrustSources, require_endorsement: bool) -> Result<Self, TrustLoadError> {
         let mut trust = TrustStore::default();
-        let error = |e: stratus_core::trust::TrustError| TrustLoadError(e.to_string());
+        let error = |e: stratus_core::signature::trust::TrustError| TrustLoadError(e.to_string());
         for path in &sources.ca_files {
             trust.add_ca_file(path).map_err(error)?;
         }

@@ -10,10 +10,12 @@ use crate::common::{write_output, CliError, Verbosity, EXIT_CODES_HELP};
 use clap::Parser;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use stratus_core::compress::{self, Compression};
-use stratus_core::digest::{self, Algorithm, StreamInfo};
-use stratus_core::manifest::{write, Checksum, Endorsement, Endorser, Manifest, Terms};
-use stratus_core::{clock, identifier, image, Error};
+use stratus_core::document::identifier;
+use stratus_core::document::manifest::{write, Checksum, Endorsement, Endorser, Manifest, Terms};
+use stratus_core::image::compress::{self, Compression};
+use stratus_core::image::digest::{self, Algorithm, StreamInfo};
+use stratus_core::image::qemu;
+use stratus_core::{clock, Error};
 
 /// The default validity, in days. The legacy tool meant half a year but
 /// wrote 178 days; see docs/COMPATIBILITY.md.
@@ -166,13 +168,13 @@ pub fn run(args: BuildMetadata) -> Result<i32, CliError> {
     // unreadable image is reported before minutes of hashing.
     let probed = match (&args.format, source) {
         (None, ImageSource::File) if !source_is_compressed(&image)? => {
-            Some(image::detect_format(&image)?)
+            Some(qemu::detect_format(&image)?)
         }
         _ => None,
     };
     let scan = scan_image(&image, source, &given.to_compute(), &args)?;
     if scan.compression == Compression::None {
-        if let Some(name) = image::unsupported_compression(&scan.header) {
+        if let Some(name) = qemu::unsupported_compression(&scan.header) {
             return Err(unreadable_compression(&image, name));
         }
     }
@@ -180,7 +182,7 @@ pub fn run(args: BuildMetadata) -> Result<i32, CliError> {
         .format
         .clone()
         .or(probed)
-        .unwrap_or_else(|| image::format_from_header(&scan.header).to_string());
+        .unwrap_or_else(|| qemu::format_from_header(&scan.header).to_string());
     let compression = compression_override.unwrap_or(scan.compression);
     let manifest = build_manifest(&args, &given, &scan.info, compression, format, now, valid)?;
     let text = write::to_string(&manifest);
@@ -271,7 +273,10 @@ fn check_text_options(args: &BuildMetadata) -> Result<(), CliError> {
     texts.extend(args.format.as_deref().map(|f| ("--format", f)));
     texts.extend(args.locations.iter().map(|l| ("--location", l.as_str())));
     for (option, value) in texts {
-        if let Some(bad) = value.chars().find(|c| !stratus_core::xml::is_xml_char(*c)) {
+        if let Some(bad) = value
+            .chars()
+            .find(|c| !stratus_core::document::xml::is_xml_char(*c))
+        {
             return Err(Error::BadValue {
                 option: option.into(),
                 value: value.escape_debug().to_string(),
@@ -332,7 +337,7 @@ fn parse_compression(value: Option<&str>) -> Result<Option<Compression>, CliErro
 
 /// The e-mail rule of the metadata schema.
 fn check_email(email: &str) -> Result<(), CliError> {
-    if stratus_core::manifest::rules::is_email(email) {
+    if stratus_core::document::manifest::rules::is_email(email) {
         return Ok(());
     }
     Err(Error::BadValue {
@@ -402,11 +407,11 @@ impl ImageSource {
 
 /// Whether a file starts with the magic bytes of a compression format.
 fn source_is_compressed(image: &Path) -> Result<bool, CliError> {
-    let mut header = Vec::with_capacity(image::HEADER_BYTES);
+    let mut header = Vec::with_capacity(qemu::HEADER_BYTES);
     std::fs::File::open(image)
-        .and_then(|f| f.take(image::HEADER_BYTES as u64).read_to_end(&mut header))
+        .and_then(|f| f.take(qemu::HEADER_BYTES as u64).read_to_end(&mut header))
         .map_err(|e| Error::io(image, e))?;
-    if let Some(name) = image::unsupported_compression(&header) {
+    if let Some(name) = qemu::unsupported_compression(&header) {
         return Err(unreadable_compression(image, name));
     }
     Ok(Compression::detect(&header) != Compression::None)
@@ -477,7 +482,7 @@ impl<R: Read> HeaderCapture<R> {
     fn new(inner: R) -> Self {
         HeaderCapture {
             inner,
-            header: Vec::with_capacity(image::HEADER_BYTES),
+            header: Vec::with_capacity(qemu::HEADER_BYTES),
         }
     }
 }
@@ -485,7 +490,7 @@ impl<R: Read> HeaderCapture<R> {
 impl<R: Read> Read for HeaderCapture<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let room = image::HEADER_BYTES - self.header.len();
+        let room = qemu::HEADER_BYTES - self.header.len();
         self.header.extend_from_slice(&buf[..n.min(room)]);
         Ok(n)
     }

@@ -11,10 +11,11 @@ use clap::Parser;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use stratus_core::config::UserConfig;
-use stratus_core::credentials::{self, Credentials};
-use stratus_core::xmldsig::profile::SignatureMethod;
-use stratus_core::xmldsig::sign::{Profile, Signer};
-use stratus_core::{clock, input, Error};
+use stratus_core::document::input;
+use stratus_core::signature::credentials::{self, Credentials};
+use stratus_core::signature::xmldsig::profile::SignatureMethod;
+use stratus_core::signature::xmldsig::sign::{Profile, Signer};
+use stratus_core::{clock, Error};
 
 /// The smallest key the modern profile signs with.
 const MIN_MODERN_KEY_BITS: usize = 2048;
@@ -132,7 +133,7 @@ fn sign_file(
     let from_stdin = path.as_os_str() == input::STDIN_NAME;
     let bytes = input::read_document(path)?;
     let name = escaped_name(path);
-    let text = stratus_core::xml::decode_text(&bytes, &name)?;
+    let text = stratus_core::document::xml::decode_text(&bytes, &name)?;
     let signed = sign(&text, &name, credentials, args, email)?;
     match (&args.output, from_stdin) {
         (Some(output), _) => write_output(Some(output), signed.as_bytes())?,

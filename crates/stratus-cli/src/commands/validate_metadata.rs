@@ -12,10 +12,11 @@ use crate::common::{escaped_name, CliError, TrustArgs, Verbosity, EXIT_CODES_HEL
 use clap::Parser;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use stratus_core::document::input;
+use stratus_core::document::validate::{self, Report, SignaturePolicy};
 use stratus_core::error::{EXIT_OK, EXIT_RUNTIME};
-use stratus_core::trust::TrustOptions;
-use stratus_core::validate::{self, Report, SignaturePolicy};
-use stratus_core::{input, Error, Invalid};
+use stratus_core::signature::trust::TrustOptions;
+use stratus_core::{Error, Invalid};
 
 /// Validate the metadata description of a machine or disk image.
 ///

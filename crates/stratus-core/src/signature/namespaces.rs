@@ -15,7 +15,7 @@
 //!   `?` one character.
 //!
 //! Names are in OpenSSL's slash form (`/C=CH/O=CERN/CN=Jane Doe`, see
-//! [`crate::dn::openssl_slash`]). Each policy file belongs to the CA
+//! [`crate::signature::dn::openssl_slash`]). Each policy file belongs to the CA
 //! certificate of its hash and only its statements about that CA count; a
 //! file with none is refused, so that a misspelt issuer cannot leave a CA
 //! unconstrained without notice. For a certificate issued by a CA with a
@@ -29,7 +29,7 @@
 //! `UID` or `USERID`.
 //!
 //! Which CA's policy applies to a certificate is decided by the caller
-//! ([`crate::trust`]): the issuer's, or when the issuer has none, that of
+//! ([`crate::signature::trust`]): the issuer's, or when the issuer has none, that of
 //! the nearest CA above it that has one.
 
 use regex::{Regex, RegexBuilder};

@@ -12,14 +12,14 @@
 //!
 //! A `--trust-dir` may also carry IGTF namespace policies, which limit the
 //! subject names each CA may certify; every certificate of the verified
-//! chain must respect its issuer's ([`crate::namespaces`]).
+//! chain must respect its issuer's ([`crate::signature::namespaces`]).
 //!
 //! On top of webpki, the verified chain must also pass what a document
 //! signer needs ([`Check`]): every name of the chain readable whole; RSA
 //! keys of at least 2048 bits with an exponent of at least 65537
-//! ([`crate::keys`], unless [`Policy::allow_weak_keys`]); with
+//! ([`crate::signature::keys`], unless [`Policy::allow_weak_keys`]); with
 //! [`CrlMode::Require`], a current CRL of every CA of the chain; and the
-//! e-mail name constraints (RFC 5280 rfc822Name, [`crate::email`]) of every
+//! e-mail name constraints (RFC 5280 rfc822Name, [`crate::signature::email`]) of every
 //! CA of the chain, on the e-mail names of the certificates below it and on
 //! the e-mail the endorsement claims. webpki knows rfc822Name constraints
 //! only as a form it does not support: below a CA that has any, it refuses
@@ -30,8 +30,8 @@
 //! stay with webpki (it fails closed), and are checked here as well.
 
 use crate::clock::{self, Timestamp};
-use crate::email::{split_name_constraints, SplitConstraints};
-use crate::namespaces::{Format, Namespaces};
+use crate::signature::email::{split_name_constraints, SplitConstraints};
+use crate::signature::namespaces::{Format, Namespaces};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::TrustAnchor;
 use rustls_pki_types::{
@@ -73,7 +73,7 @@ pub enum TrustError {
     NotYetValid(String),
     /// A certificate of the chain names a subject its issuer may not
     /// certify (the IGTF namespace policy of a `--trust-dir`).
-    OutsideNamespace(crate::namespaces::Violation),
+    OutsideNamespace(crate::signature::namespaces::Violation),
     /// A certificate of the chain has a subject or issuer name that cannot
     /// be read whole (an empty RDN, trailing bytes).
     UnreadableName {
@@ -81,7 +81,7 @@ pub enum TrustError {
         /// position.
         whose: String,
     },
-    /// An RSA key of the chain is too weak (see [`crate::keys`]).
+    /// An RSA key of the chain is too weak (see [`crate::signature::keys`]).
     WeakKey {
         /// Which certificate: "the signer's certificate", or "CA <name>".
         whose: String,
@@ -189,12 +189,14 @@ impl Names {
     /// name is not parsed whole (the rest would escape the policies).
     fn of(der: &[u8]) -> Option<Names> {
         let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-        if !crate::dn::fully_parsed(cert.subject()) || !crate::dn::fully_parsed(cert.issuer()) {
+        if !crate::signature::dn::fully_parsed(cert.subject())
+            || !crate::signature::dn::fully_parsed(cert.issuer())
+        {
             return None;
         }
         Some(Names {
-            subject: crate::dn::openssl_slash(cert.subject()),
-            issuer: crate::dn::openssl_slash(cert.issuer()),
+            subject: crate::signature::dn::openssl_slash(cert.subject()),
+            issuer: crate::signature::dn::openssl_slash(cert.issuer()),
         })
     }
 
@@ -384,7 +386,7 @@ impl TrustStore {
     /// Add an IGTF-style CA directory (`--trust-dir`): anchors from `*.pem`
     /// and `<hash>.N` files, CRLs from `<hash>.rN` files, and the namespace
     /// policies of `<hash>.namespaces` and `<hash>.signing_policy` files
-    /// (see [`crate::namespaces`]). Other files (`.info`, `.crl_url`) are
+    /// (see [`crate::signature::namespaces`]). Other files (`.info`, `.crl_url`) are
     /// ignored.
     pub fn add_trust_dir(&mut self, dir: &Path) -> Result<(), TrustError> {
         let io = |source| TrustError::Io {
@@ -621,7 +623,7 @@ impl TrustStore {
         for pair in chain.windows(2) {
             let issued = parse(&pair[0])?;
             let ca = parse(&pair[1])?;
-            let ca_name = crate::dn::rfc2253(ca.subject());
+            let ca_name = crate::signature::dn::rfc2253(ca.subject());
             let crl = self
                 .crls
                 .iter()
@@ -676,7 +678,7 @@ impl TrustStore {
             .collect::<Result<Vec<_>, _>>()?;
         let last = certs.len() - 1;
         for (position, ca) in certs.iter().enumerate().skip(1) {
-            let ca_name = || crate::dn::rfc2253(ca.subject());
+            let ca_name = || crate::signature::dn::rfc2253(ca.subject());
             let constraints = if position == last {
                 self.anchor_constraints[anchor_index].email.clone()
             } else {
@@ -691,7 +693,7 @@ impl TrustStore {
                 if below > 0 && cert.subject().as_raw() == cert.issuer().as_raw() {
                     continue;
                 }
-                let emails = crate::dn::certificate_emails(cert)
+                let emails = crate::signature::dn::certificate_emails(cert)
                     .map_err(|e| TrustError::Untrusted(format!("{}: {e}", whose(&certs, below))))?;
                 if let Some(email) = emails.into_iter().find(|e| !constraints.allows(e)) {
                     return Err(TrustError::EmailOutsideConstraints {
@@ -845,7 +847,10 @@ fn whose(certs: &[X509Certificate<'_>], position: usize) -> String {
     if position == 0 {
         "the signer's certificate".to_string()
     } else {
-        format!("CA {}", crate::dn::rfc2253(certs[position].subject()))
+        format!(
+            "CA {}",
+            crate::signature::dn::rfc2253(certs[position].subject())
+        )
     }
 }
 
@@ -854,7 +859,9 @@ fn whose(certs: &[X509Certificate<'_>], position: usize) -> String {
 fn check_names(chain: &[Vec<u8>]) -> Result<(), TrustError> {
     for (position, der) in chain.iter().enumerate() {
         let cert = parse(der)?;
-        if !crate::dn::fully_parsed(cert.subject()) || !crate::dn::fully_parsed(cert.issuer()) {
+        if !crate::signature::dn::fully_parsed(cert.subject())
+            || !crate::signature::dn::fully_parsed(cert.issuer())
+        {
             let whose = match position {
                 0 => "the signer's certificate".to_string(),
                 p if p == chain.len() - 1 => "the trust anchor".to_string(),
@@ -867,7 +874,7 @@ fn check_names(chain: &[Vec<u8>]) -> Result<(), TrustError> {
 }
 
 /// The RSA keys of the certificates at `positions` are strong enough
-/// ([`crate::keys`]); other kinds of key pass (webpki accepts only P-256,
+/// ([`crate::signature::keys`]); other kinds of key pass (webpki accepts only P-256,
 /// P-384 and Ed25519 besides RSA).
 fn check_keys(chain: &[Vec<u8>], positions: std::ops::Range<usize>) -> Result<(), TrustError> {
     let certs = chain
@@ -875,7 +882,7 @@ fn check_keys(chain: &[Vec<u8>], positions: std::ops::Range<usize>) -> Result<()
         .map(|der| parse(der))
         .collect::<Result<Vec<_>, _>>()?;
     for position in positions {
-        let key = crate::keys::RsaKey::of(&certs[position])
+        let key = crate::signature::keys::RsaKey::of(&certs[position])
             .map_err(|e| TrustError::Untrusted(format!("{}: {e}", whose(&certs, position))))?;
         if let Some(reason) = key.and_then(|key| key.weakness()) {
             return Err(TrustError::WeakKey {
@@ -933,12 +940,12 @@ fn sibling_ca_subject(policy: &Path) -> Option<String> {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, TrustError> {
-    let limit = crate::input::MAX_DOCUMENT_BYTES;
+    let limit = crate::document::input::MAX_DOCUMENT_BYTES;
     let file = std::fs::File::open(path).map_err(|source| TrustError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    crate::input::read_limited(file, &path.display().to_string(), limit).map_err(|e| {
+    crate::document::input::read_limited(file, &path.display().to_string(), limit).map_err(|e| {
         TrustError::BadFile {
             path: path.to_path_buf(),
             reason: e.to_string(),

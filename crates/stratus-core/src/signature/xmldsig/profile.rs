@@ -1,7 +1,7 @@
 //! The algorithm identifiers of the signature profile.
 
 /// XML-DSig namespace.
-pub const DSIG_NS: &str = crate::xml::XMLDSIG_NS;
+pub const DSIG_NS: &str = crate::document::xml::XMLDSIG_NS;
 /// The enveloped-signature transform.
 pub const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 /// The InclusiveNamespaces element of exclusive C14N.
@@ -39,9 +39,9 @@ impl SignatureMethod {
     /// Sign `message` with `key` by this method.
     pub fn sign_with(
         self,
-        key: &crate::credentials::SigningKey,
+        key: &crate::signature::credentials::SigningKey,
         message: &[u8],
-    ) -> Result<Vec<u8>, crate::credentials::CredentialError> {
+    ) -> Result<Vec<u8>, crate::signature::credentials::CredentialError> {
         match self {
             SignatureMethod::RsaSha1 => key.sign_rsa_sha1(message),
             SignatureMethod::RsaSha256 => key.sign_rsa_sha256(message),

@@ -593,7 +593,7 @@ pub fn needs_password(key_path: &Path) -> bool {
         return false;
     };
     if !contains(&data, b"-----BEGIN") {
-        return crate::pbe::encryption_algorithm(&data).is_some();
+        return crate::signature::pbe::encryption_algorithm(&data).is_some();
     }
     let Ok(blocks) = pem::parse_many(&data) else {
         return false;
@@ -927,7 +927,7 @@ fn read_der_key(
     path: &Path,
     password: Option<&str>,
 ) -> Result<SigningKey, CredentialError> {
-    if crate::pbe::encryption_algorithm(data).is_some() {
+    if crate::signature::pbe::encryption_algorithm(data).is_some() {
         return decrypt_pkcs8(data, path, password);
     }
     if pkcs8::PrivateKeyInfoRef::try_from(data).is_ok() {
@@ -959,18 +959,19 @@ fn wrong_key_password(path: &Path) -> CredentialError {
 const RE_ENCRYPT: &str = "re-encrypt it with: openssl pkcs8 -topk8 -v2 aes-256-cbc";
 
 /// Decrypts an `EncryptedPrivateKeyInfo`: PKCS#8 with PBES2, or one of the
-/// older schemes of [`crate::pbe`].
+/// older schemes of [`crate::signature::pbe`].
 fn decrypt_pkcs8(
     der: &[u8],
     path: &Path,
     password: Option<&str>,
 ) -> Result<SigningKey, CredentialError> {
-    if let Some(oid) = crate::pbe::encryption_algorithm(der).filter(|oid| crate::pbe::handles(oid))
+    if let Some(oid) = crate::signature::pbe::encryption_algorithm(der)
+        .filter(|oid| crate::signature::pbe::handles(oid))
     {
         return decrypt_older_pkcs8(der, path, password, &oid);
     }
     let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der).map_err(|e| {
-        match crate::pbe::encryption_algorithm(der) {
+        match crate::signature::pbe::encryption_algorithm(der) {
             // The pkcs8 crate parses PBES2 and the PKCS#5 PBES1 schemes only.
             Some(oid) => CredentialError::UnsupportedEncryption {
                 path: path.to_path_buf(),
@@ -1025,13 +1026,15 @@ fn decrypt_older_pkcs8(
     let password = password.ok_or_else(|| CredentialError::PasswordRequired {
         path: path.to_path_buf(),
     })?;
-    let plain = crate::pbe::decrypt(der, password).map_err(|e| match e {
-        crate::pbe::PbeError::WrongPassword => wrong_key_password(path),
-        crate::pbe::PbeError::Unsupported(oid) => CredentialError::UnsupportedEncryption {
-            path: path.to_path_buf(),
-            what: format!("PKCS#8 encryption algorithm {oid} ({RE_ENCRYPT})"),
-        },
-        crate::pbe::PbeError::Malformed(what) => CredentialError::BadKey {
+    let plain = crate::signature::pbe::decrypt(der, password).map_err(|e| match e {
+        crate::signature::pbe::PbeError::WrongPassword => wrong_key_password(path),
+        crate::signature::pbe::PbeError::Unsupported(oid) => {
+            CredentialError::UnsupportedEncryption {
+                path: path.to_path_buf(),
+                what: format!("PKCS#8 encryption algorithm {oid} ({RE_ENCRYPT})"),
+            }
+        }
+        crate::signature::pbe::PbeError::Malformed(what) => CredentialError::BadKey {
             path: path.to_path_buf(),
             detail: format!("{oid}: bad {what}"),
         },
@@ -1107,7 +1110,7 @@ fn evp_bytes_to_key_md5(password: &[u8], salt: &[u8], key_len: usize) -> Vec<u8>
     let mut key = Vec::with_capacity(key_len + 16);
     let mut previous: Vec<u8> = Vec::new();
     while key.len() < key_len {
-        let mut hasher = crate::digest::md5::Md5::new();
+        let mut hasher = crate::image::digest::md5::Md5::new();
         hasher.update(&previous);
         hasher.update(password);
         hasher.update(salt);

@@ -32,11 +32,11 @@ use std::ops::Range;
 
 use roxmltree::{Attribute, Document, Node};
 
-use crate::error::{Invalid, Stage};
-use crate::identifier;
-use crate::xml::{
+use crate::document::identifier;
+use crate::document::xml::{
     is_element, DCTERMS_NS, MARKETPLACE_BASE, RDF_NS, SLREQ_NS, SLTERMS_NS, XMLDSIG_NS, XML_NS,
 };
+use crate::error::{Invalid, Stage};
 
 /// The Dublin Core element set (`dc:`) namespace.
 const DC_NS: &str = "http://purl.org/dc/elements/1.1/";

@@ -893,12 +893,12 @@ mod tests {
     }
 
     fn doc_c14n(text: &str, algorithm: &Algorithm) -> String {
-        let doc = crate::xml::parse(text, "t").unwrap();
+        let doc = crate::document::xml::parse(text, "t").unwrap();
         String::from_utf8(canonicalize_document(&doc, algorithm, None)).unwrap()
     }
 
     fn subtree_c14n(text: &str, local: &str, algorithm: &Algorithm) -> String {
-        let doc = crate::xml::parse(text, "t").unwrap();
+        let doc = crate::document::xml::parse(text, "t").unwrap();
         let node = doc
             .descendants()
             .find(|n| n.is_element() && n.tag_name().name() == local)
@@ -928,7 +928,7 @@ mod tests {
     #[test]
     fn from_element_reads_the_prefix_list() {
         let text = r##"<T xmlns="http://www.w3.org/2000/09/xmldsig#" Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#WithComments"><ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="p #default"/></T>"##;
-        let doc = crate::xml::parse(text, "t").unwrap();
+        let doc = crate::document::xml::parse(text, "t").unwrap();
         assert_eq!(
             Algorithm::from_element(doc.root_element()),
             Some(exclusive(true, &["p", "#default"]))
@@ -1019,7 +1019,7 @@ mod tests {
     #[test]
     fn excluded_subtree_keeps_the_whitespace_around_it() {
         let text = "<r>\n  <x>1</x>\n  <Signature><s/></Signature>\n</r>";
-        let doc = crate::xml::parse(text, "t").unwrap();
+        let doc = crate::document::xml::parse(text, "t").unwrap();
         let signature = doc
             .descendants()
             .find(|n| n.has_tag_name("Signature"))
@@ -1096,7 +1096,7 @@ mod tests {
             doc_c14n(text, &inclusive(false)),
             "<r xmlns:a=\"http://u/\"><e xmlns:a=\"http://v/\" x=\"xmlns:a=&quot;z&quot; >\" y=\"/>\"><a:f></a:f></e><a:g k=\">\"></a:g></r>"
         );
-        let doc = crate::xml::parse(text, "t").unwrap();
+        let doc = crate::document::xml::parse(text, "t").unwrap();
         let flags: Vec<bool> = doc
             .descendants()
             .filter(|n| n.is_element())
@@ -1107,7 +1107,7 @@ mod tests {
 
     #[test]
     fn many_namespaces_in_scope() {
-        let declarations: String = (0..crate::xml::limits::MAX_DECLARATIONS_PER_ELEMENT)
+        let declarations: String = (0..crate::document::xml::limits::MAX_DECLARATIONS_PER_ELEMENT)
             .map(|i| format!(" xmlns:p{i}=\"http://x/{i}\""))
             .collect();
         let text = format!(
@@ -1129,7 +1129,7 @@ mod tests {
     #[test]
     fn non_element_subtrees() {
         let text = "<r>a&amp;b<!--c--><?p d?></r>";
-        let doc = crate::xml::parse(text, "t").unwrap();
+        let doc = crate::document::xml::parse(text, "t").unwrap();
         let nodes: Vec<_> = doc.root_element().children().collect();
         let all = |n| String::from_utf8(canonicalize_subtree(n, &inclusive(true))).unwrap();
         assert_eq!(all(nodes[0]), "a&amp;b");

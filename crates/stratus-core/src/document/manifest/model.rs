@@ -209,7 +209,7 @@ macro_rules! known_terms {
     };
 }
 
-use crate::xml::{DCTERMS_NS as DC, SLTERMS_NS as SL};
+use crate::document::xml::{DCTERMS_NS as DC, SLTERMS_NS as SL};
 
 known_terms! {
     image_type: One = (DC, "type"),

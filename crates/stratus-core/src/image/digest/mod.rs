@@ -7,7 +7,7 @@
 //!
 //! # Design
 //!
-//! The calling thread reads (and, through [`crate::compress`], decompresses)
+//! The calling thread reads (and, through [`crate::image::compress`], decompresses)
 //! the content into buffers of [`BUFFER_SIZE`] bytes. Each full buffer is
 //! shared, behind an [`Arc`], with one worker thread per requested algorithm;
 //! the worker that drops the last reference sends the buffer back to the
@@ -58,8 +58,8 @@ use std::thread;
 
 use sha2::Digest;
 
-use crate::compress::{self, Compression};
 use crate::error::Result;
+use crate::image::compress::{self, Compression};
 
 /// The size of the buffers the content is read into and handed to the
 /// digest threads. [`stream_info`]'s `progress` is called once per buffer.

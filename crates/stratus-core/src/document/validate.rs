@@ -8,12 +8,12 @@
 //! "now" for every document.
 
 use crate::clock::Timestamp;
+use crate::document::input::MAX_DOCUMENT_BYTES;
+use crate::document::manifest::rules;
+use crate::document::xml;
 use crate::error::{Error, Invalid, Result, Stage};
-use crate::input::MAX_DOCUMENT_BYTES;
-use crate::manifest::rules;
-use crate::trust::{Check, Policy, TrustOptions, TrustStore};
-use crate::xml;
-use crate::xmldsig::{verify, SignatureError};
+use crate::signature::trust::{Check, Policy, TrustOptions, TrustStore};
+use crate::signature::xmldsig::{verify, SignatureError};
 
 /// What to check besides the document rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,5 +153,5 @@ fn check_signature(
 
 fn subject_of(cert: &rustls_pki_types::CertificateDer<'_>) -> Option<String> {
     let (_, parsed) = x509_parser::parse_x509_certificate(cert).ok()?;
-    Some(crate::dn::rfc2253(parsed.subject()))
+    Some(crate::signature::dn::rfc2253(parsed.subject()))
 }

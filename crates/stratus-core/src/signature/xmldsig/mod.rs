@@ -88,7 +88,7 @@ impl fmt::Display for SignatureError {
             SignatureError::KeyTooSmall { bits } => write!(
                 f,
                 "signature refused: the signer's RSA key has {bits} bits, too small for any signature check (at least {} bits)",
-                crate::keys::MIN_VERIFIABLE_BITS
+                crate::signature::keys::MIN_VERIFIABLE_BITS
             ),
             SignatureError::KeyMismatch { bits, signature_len } => {
                 let expected = bits.div_ceil(8);

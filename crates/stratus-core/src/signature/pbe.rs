@@ -118,7 +118,7 @@ fn pbkdf1(scheme: Scheme, password: &[u8], salt: &[u8], iterations: u64) -> Vec<
     let md5 = scheme == Scheme::Pbes1Md5Des;
     let hash = |parts: &[&[u8]]| -> Vec<u8> {
         if md5 {
-            let mut h = crate::digest::md5::Md5::new();
+            let mut h = crate::image::digest::md5::Md5::new();
             parts.iter().for_each(|p| h.update(p));
             h.finalize().to_vec()
         } else {

@@ -3,8 +3,8 @@
 
 use super::profile::{DigestMethod, SignatureMethod, DSIG_NS, ENVELOPED, EXC_C14N_NS};
 use super::SignatureError;
-use crate::xml::c14n;
-use crate::xml::{is_element, string_value, SLREQ_NS};
+use crate::document::xml::c14n;
+use crate::document::xml::{is_element, string_value, SLREQ_NS};
 use base64::Engine;
 use roxmltree::{Document, Node};
 use rustls_pki_types::CertificateDer;
@@ -36,7 +36,7 @@ struct Parsed<'a, 'input> {
 }
 
 /// Verify the document's signature: structure, digest, signature value.
-/// The certificate is not trust-checked here (see [`crate::trust`]).
+/// The certificate is not trust-checked here (see [`crate::signature::trust`]).
 pub fn verify_signature(doc: &Document) -> Result<Verified, SignatureError> {
     let parsed = parse(doc)?;
     let canonical_document =
@@ -79,9 +79,9 @@ pub struct Endorser {
 /// A certificate whose subject or issuer the parser cannot read whole is
 /// refused first: the endorsement would be compared with the part it read.
 /// The e-mail follows the signer's rule: when the certificate carries any
-/// e-mail ([`crate::dn::certificate_emails`]: an rfc822Name, or an
+/// e-mail ([`crate::signature::dn::certificate_emails`]: an rfc822Name, or an
 /// emailAddress in the subject), the endorsement's must be one of them,
-/// compared as mailboxes ([`crate::email::same_mailbox`]: the domain
+/// compared as mailboxes ([`crate::signature::email::same_mailbox`]: the domain
 /// ignoring case). The legacy validator compared only the first rfc822Name.
 pub fn check_endorser(
     doc: &Document,
@@ -90,7 +90,7 @@ pub fn check_endorser(
     let (_, cert) = x509_parser::parse_x509_certificate(signer)
         .map_err(|e| SignatureError::BadCertificate(e.to_string()))?;
     for (part, name) in [("subject", cert.subject()), ("issuer", cert.issuer())] {
-        if !crate::dn::fully_parsed(name) {
+        if !crate::signature::dn::fully_parsed(name) {
             return Err(SignatureError::UnreadableName(part));
         }
     }
@@ -101,8 +101,8 @@ pub fn check_endorser(
             .map(string_value)
     };
     let names = [
-        ("subject", crate::dn::rfc2253(cert.subject())),
-        ("issuer", crate::dn::rfc2253(cert.issuer())),
+        ("subject", crate::signature::dn::rfc2253(cert.subject())),
+        ("issuer", crate::signature::dn::rfc2253(cert.issuer())),
     ];
     for (key, certificate) in names {
         let document = document_value(key);
@@ -114,7 +114,8 @@ pub fn check_endorser(
             });
         }
     }
-    let emails = crate::dn::certificate_emails(&cert).map_err(SignatureError::BadCertificate)?;
+    let emails =
+        crate::signature::dn::certificate_emails(&cert).map_err(SignatureError::BadCertificate)?;
     let email = document_value("email");
     if emails.is_empty() {
         return Ok(Endorser {
@@ -125,7 +126,7 @@ pub fn check_endorser(
     let bound = email.as_deref().is_some_and(|claimed| {
         emails
             .iter()
-            .any(|carried| crate::email::same_mailbox(carried, claimed))
+            .any(|carried| crate::signature::email::same_mailbox(carried, claimed))
     });
     if !bound {
         return Err(SignatureError::EndorserInconsistent {
@@ -145,7 +146,11 @@ fn endorser_element<'a, 'input>(doc: &'a Document<'input>) -> Option<Node<'a, 'i
     let child = |node: Node<'a, 'input>, ns: &str, local: &str| {
         node.children().find(|n| is_element(*n, ns, local))
     };
-    let description = child(doc.root_element(), crate::xml::RDF_NS, "Description")?;
+    let description = child(
+        doc.root_element(),
+        crate::document::xml::RDF_NS,
+        "Description",
+    )?;
     let endorsement = child(description, SLREQ_NS, "endorsement")?;
     child(endorsement, SLREQ_NS, "endorser")
 }
@@ -167,10 +172,10 @@ fn rsa_public_key(
             spki.algorithm.algorithm
         )));
     }
-    let key = crate::keys::RsaKey::of(&parsed)
+    let key = crate::signature::keys::RsaKey::of(&parsed)
         .map_err(SignatureError::BadCertificate)?
         .ok_or_else(|| SignatureError::BadCertificate("unreadable RSA key".into()))?;
-    if key.bits < crate::keys::MIN_VERIFIABLE_BITS {
+    if key.bits < crate::signature::keys::MIN_VERIFIABLE_BITS {
         return Err(SignatureError::KeyTooSmall { bits: key.bits });
     }
     if signature_len != key.signature_len() {

@@ -9,8 +9,8 @@
 use super::profile::{DigestMethod, SignatureMethod, DSIG_NS, ENVELOPED};
 use super::verify;
 use crate::clock::{self, Timestamp};
-use crate::xml::c14n;
-use crate::xml::{self, is_element, string_value, DCTERMS_NS, RDF_NS, SLREQ_NS};
+use crate::document::xml::c14n;
+use crate::document::xml::{self, is_element, string_value, DCTERMS_NS, RDF_NS, SLREQ_NS};
 use base64::Engine;
 use roxmltree::{Document, Node};
 use rustls_pki_types::CertificateDer;
@@ -129,19 +129,19 @@ impl Signer<'_> {
         // The endorsement would carry only the part of the name that was
         // read, which verifiers refuse (`verify::check_endorser`).
         for (part, name) in [("subject", cert.subject()), ("issuer", cert.issuer())] {
-            if !crate::dn::fully_parsed(name) {
+            if !crate::signature::dn::fully_parsed(name) {
                 return Err(SignError::UnreadableName(part));
             }
         }
         // A subjectAltName the verifier cannot read refuses the signer.
-        crate::dn::certificate_emails(&cert)
+        crate::signature::dn::certificate_emails(&cert)
             .map_err(|e| SignError::Key(format!("unusable certificate: {e}")))?;
         let email = self.choose_email(&doc, &cert)?;
         let endorsement = EndorsementText {
             created: clock::format_utc(self.now),
             email,
-            subject: crate::dn::rfc2253(cert.subject()),
-            issuer: crate::dn::rfc2253(cert.issuer()),
+            subject: crate::signature::dn::rfc2253(cert.subject()),
+            issuer: crate::signature::dn::rfc2253(cert.issuer()),
         };
         endorsement.check_characters()?;
         let unsigned = regenerate_endorsement(&doc, text, &endorsement)?;
@@ -170,14 +170,14 @@ impl Signer<'_> {
             .and_then(|e| e.descendants().find(|n| is_element(*n, SLREQ_NS, "email")))
             .map(string_value)
             .filter(|_| !signed);
-        let email = crate::dn::any_email(cert)
+        let email = crate::signature::dn::any_email(cert)
             .or_else(|| self.email.map(str::to_string))
             .or(from_draft)
             .filter(|e| !e.is_empty())
             .ok_or(SignError::NoEmail)?;
         // The legacy rule (one `@`, both sides non-empty) is implied by the
         // schema's pattern, which the signed document must pass.
-        if !crate::manifest::rules::is_email(&email) {
+        if !crate::document::manifest::rules::is_email(&email) {
             return Err(SignError::InvalidEmail(email));
         }
         Ok(email)
@@ -444,7 +444,7 @@ mod tests {
 
     #[test]
     fn emails_follow_the_legacy_and_schema_rules() {
-        use crate::manifest::rules::is_email;
+        use crate::document::manifest::rules::is_email;
         for ok in ["x@y", "jane.tester@example.org", "a+b_c%d@e-f.g"] {
             assert!(is_email(ok), "{ok}");
         }

@@ -4,8 +4,8 @@
 //! read, whitespace included.
 
 use super::model::{Element, Manifest, Node, TermValues};
-use crate::xml::limits::MAX_DECLARATIONS_PER_ELEMENT;
-use crate::xml::{DCTERMS_NS, MARKETPLACE_BASE, RDF_NS, SLREQ_NS, SLTERMS_NS};
+use crate::document::xml::limits::MAX_DECLARATIONS_PER_ELEMENT;
+use crate::document::xml::{DCTERMS_NS, MARKETPLACE_BASE, RDF_NS, SLREQ_NS, SLTERMS_NS};
 use std::collections::BTreeMap;
 use xmlwriter::{Indent, Options, XmlWriter};
 
@@ -247,7 +247,7 @@ fn qualify(
     scope: &mut Scope,
     declarations: &mut Vec<(String, String)>,
 ) -> String {
-    if namespace == crate::xml::XML_NS {
+    if namespace == crate::document::xml::XML_NS {
         return "xml:".to_string();
     }
     if is_element && preferred.is_none() {

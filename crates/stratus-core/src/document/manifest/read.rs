@@ -7,8 +7,8 @@
 //! number). Validate first (see [`super::rules`]) when the legacy rules matter.
 
 use super::model::{Attribute, Checksum, Element, Endorsement, Endorser, Manifest, Node, TermSlot};
+use crate::document::xml::{self, is_element, string_value, DCTERMS_NS, RDF_NS, SLREQ_NS};
 use crate::error::{Error, Invalid, Result, Stage};
-use crate::xml::{self, is_element, string_value, DCTERMS_NS, RDF_NS, SLREQ_NS};
 use roxmltree::Node as XmlNode;
 
 /// Parse `text` (named `source_name` in errors) into a manifest.
