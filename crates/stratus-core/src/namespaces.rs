@@ -33,6 +33,7 @@
 //! the nearest CA above it that has one.
 
 use regex::{Regex, RegexBuilder};
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -62,18 +63,13 @@ struct PolicyFile {
     source: PathBuf,
 }
 
-/// The policy files of one CA.
-#[derive(Debug)]
-struct CaPolicies {
-    /// The CA's subject, normalized ([`normalize_dn`]).
-    ca: String,
-    files: Vec<PolicyFile>,
-}
-
 /// The namespace policies of the CA directories given.
 #[derive(Debug, Default)]
 pub struct Namespaces {
-    cas: Vec<CaPolicies>,
+    /// The policy files of each CA, by its subject normalized
+    /// ([`normalize_dn`]): looking a CA up costs the same however many
+    /// CAs a trust directory has.
+    cas: HashMap<String, Vec<PolicyFile>>,
 }
 
 /// The most statements (or subject patterns) one policy file may hold.
@@ -134,8 +130,7 @@ impl Namespaces {
 
     /// Whether the CA named `ca` (slash form) has a policy.
     pub fn has_policy(&self, ca: &str) -> bool {
-        let key = normalize_dn(ca);
-        self.cas.iter().any(|c| c.ca == key)
+        self.cas.contains_key(&normalize_dn(ca))
     }
 
     /// Adds the `.namespaces` file of the CA whose subject is `ca`: its
@@ -209,31 +204,22 @@ impl Namespaces {
             rules,
             source: source.to_path_buf(),
         };
-        let key = normalize_dn(ca);
-        match self.cas.iter_mut().find(|c| c.ca == key) {
-            Some(existing) => existing.files.push(file),
-            None => self.cas.push(CaPolicies {
-                ca: key,
-                files: vec![file],
-            }),
-        }
+        self.cas.entry(normalize_dn(ca)).or_default().push(file);
         Ok(())
     }
 
     /// Whether the policy of the CA `ca` allows `subject` (both in slash
     /// form); a CA without a policy allows anything.
     pub fn check(&self, ca: &str, subject: &str) -> Result<(), Violation> {
-        let key = normalize_dn(ca);
-        let Some(policies) = self.cas.iter().find(|c| c.ca == key) else {
+        let Some(files) = self.cas.get(&normalize_dn(ca)) else {
             return Ok(());
         };
         // Per trust directory: its .namespaces files if it has any for this
         // CA, else its .signing_policy files. Every directory must permit.
         let directory = |file: &PolicyFile| file.source.parent().map(Path::to_path_buf);
         let mut chosen: Vec<&PolicyFile> = Vec::new();
-        for file in &policies.files {
-            let has_namespaces = policies
-                .files
+        for file in files {
+            let has_namespaces = files
                 .iter()
                 .any(|f| f.format == Format::EuGridPma && directory(f) == directory(file));
             if file.format == Format::EuGridPma || !has_namespaces {
