@@ -169,6 +169,15 @@ pub enum CredentialError {
         /// The scheme.
         what: String,
     },
+    /// The file's key derivations (iteration counts, scrypt parameters)
+    /// would cost more than [`crate::pbe::MAX_ITERATIONS`] or
+    /// [`crate::pbe::MAX_SCRYPT_BYTES`] allow.
+    TooCostly {
+        /// The file.
+        path: PathBuf,
+        /// What it asks for.
+        detail: String,
+    },
     /// The private key does not belong to the leaf certificate.
     KeyMismatch {
         /// The file holding the certificate.
@@ -253,6 +262,9 @@ impl fmt::Display for CredentialError {
             ),
             CredentialError::UnsupportedEncryption { path, what } => {
                 write!(f, "{}: unsupported encryption: {what}", path.display())
+            }
+            CredentialError::TooCostly { path, detail } => {
+                write!(f, "{}: refused: {detail}", path.display())
             }
             CredentialError::KeyMismatch {
                 cert_path,
@@ -486,7 +498,7 @@ impl Credentials {
 /// key. The chain follows issuer names among the store's certificates.
 pub fn load_pkcs12(path: &Path, password: &str) -> Result<Credentials, CredentialError> {
     let data = read_file(path, FileRole::Certificate)?;
-    let has_mac = pfx_has_mac(&data).ok_or_else(|| CredentialError::BadPkcs12 {
+    let (has_mac, mac_iterations) = pfx_shape(&data).ok_or_else(|| CredentialError::BadPkcs12 {
         path: path.to_path_buf(),
         detail: if data.starts_with(b"-----BEGIN") {
             "this is a PEM file, not a PKCS#12 store".to_string()
@@ -494,6 +506,7 @@ pub fn load_pkcs12(path: &Path, password: &str) -> Result<Credentials, Credentia
             "not a PKCS#12 (PFX) structure".to_string()
         },
     })?;
+    check_pkcs12_cost(&data, mac_iterations, path)?;
     let archive =
         Pkcs12Archive::from_pkcs12(&data, password).map_err(|e| pkcs12_error(path, has_mac, e))?;
     if archive.keys.is_empty() {
@@ -645,14 +658,17 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 // PKCS#12
 
 /// Whether the data is a PFX (SEQUENCE { INTEGER, SEQUENCE, ... }) and, if
-/// so, whether it carries a MAC (a third element). `None` if not a PFX.
-fn pfx_has_mac(data: &[u8]) -> Option<bool> {
+/// so, whether it carries a MAC (a third element) and the MAC's iteration
+/// count (`MacData ::= SEQUENCE { mac, macSalt, iterations DEFAULT 1 }`;
+/// `u64::MAX` when too large to read). `None` if not a PFX.
+fn pfx_shape(data: &[u8]) -> Option<(bool, u64)> {
     let (_, pfx) = Any::from_ber(data).ok()?;
     if pfx.tag() != Tag::Sequence {
         return None;
     }
     let mut rest = pfx.data;
     let mut count = 0;
+    let mut mac_iterations = 0;
     while !rest.is_empty() {
         let (next, item) = Any::from_ber(rest).ok()?;
         let expected = match count {
@@ -663,10 +679,50 @@ fn pfx_has_mac(data: &[u8]) -> Option<bool> {
         if expected.is_some_and(|t| t != item.tag()) {
             return None;
         }
+        if count == 2 {
+            mac_iterations = mac_iteration_count(item.data);
+        }
         rest = next;
         count += 1;
     }
-    (count >= 2).then_some(count >= 3)
+    (count >= 2).then_some((count >= 3, mac_iterations))
+}
+
+/// The iteration count of a MacData's content: its third field, 1 when
+/// absent, `u64::MAX` when it cannot be read as a count.
+fn mac_iteration_count(mut fields: &[u8]) -> u64 {
+    for _ in 0..2 {
+        match Any::from_ber(fields) {
+            Ok((next, _)) => fields = next,
+            Err(_) => return 1,
+        }
+    }
+    match Any::from_ber(fields) {
+        Ok((_, count)) if count.tag() == Tag::Integer => count.as_u64().unwrap_or(u64::MAX),
+        _ => 1,
+    }
+}
+
+/// The key derivations a store asks its reader to run, before any runs:
+/// the MAC's, and every one visible without the password (the
+/// encryption of each content, each shrouded key bag and secret bag of the
+/// unencrypted contents), together within [`crate::pbe::Budget`].
+/// p12-keystore bounds each derivation (10^6 iterations) but not how many
+/// a store holds, and it tries every secret bag whatever the password: a
+/// 1 MiB store without a MAC could hold thousands. Bags inside an
+/// encrypted content are reached only with the right password.
+fn check_pkcs12_cost(data: &[u8], mac_iterations: u64, path: &Path) -> Result<(), CredentialError> {
+    let mut budget = crate::pbe::Budget::default();
+    budget
+        .charge_iterations(mac_iterations)
+        .and_then(|()| budget.charge_der(data))
+        .map_err(|e| match e {
+            crate::pbe::PbeError::TooCostly(detail) => too_costly(path, detail),
+            other => CredentialError::BadPkcs12 {
+                path: path.to_path_buf(),
+                detail: format!("{other:?}"),
+            },
+        })
 }
 
 fn pkcs12_error(path: &Path, has_mac: bool, e: P12Error) -> CredentialError {
@@ -958,13 +1014,32 @@ fn wrong_key_password(path: &Path) -> CredentialError {
 /// How to turn an undecryptable PKCS#8 key into one we read.
 const RE_ENCRYPT: &str = "re-encrypt it with: openssl pkcs8 -topk8 -v2 aes-256-cbc";
 
+fn too_costly(path: &Path, detail: String) -> CredentialError {
+    CredentialError::TooCostly {
+        path: path.to_path_buf(),
+        detail,
+    }
+}
+
 /// Decrypts an `EncryptedPrivateKeyInfo`: PKCS#8 with PBES2, or one of the
-/// older schemes of [`crate::pbe`].
+/// older schemes of [`crate::pbe`]. Its key derivation is checked against
+/// the bounds of [`crate::pbe::Budget`] first: the pkcs8 crate runs PBKDF2
+/// with any count up to 2^32 (hours) and scrypt with any parameters (an
+/// allocation of petabytes aborts the process).
 fn decrypt_pkcs8(
     der: &[u8],
     path: &Path,
     password: Option<&str>,
 ) -> Result<SigningKey, CredentialError> {
+    crate::pbe::Budget::default()
+        .charge_der(der)
+        .map_err(|e| match e {
+            crate::pbe::PbeError::TooCostly(detail) => too_costly(path, detail),
+            other => CredentialError::BadKey {
+                path: path.to_path_buf(),
+                detail: format!("{other:?}"),
+            },
+        })?;
     if let Some(oid) = crate::pbe::encryption_algorithm(der).filter(|oid| crate::pbe::handles(oid))
     {
         return decrypt_older_pkcs8(der, path, password, &oid);
@@ -1035,6 +1110,7 @@ fn decrypt_older_pkcs8(
             path: path.to_path_buf(),
             detail: format!("{oid}: bad {what}"),
         },
+        crate::pbe::PbeError::TooCostly(detail) => too_costly(path, detail),
     })?;
     SigningKey::from_pkcs8(&plain, path).map_err(|e| match e {
         CredentialError::BadKey { .. } => wrong_key_password(path),

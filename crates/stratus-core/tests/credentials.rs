@@ -640,3 +640,236 @@ fn key_sizes() {
         check_signatures(d, &creds, Some(&key));
     }
 }
+
+// ---------------------------------------------------------------------------
+// Key derivations whose parameters ask for too much work.
+
+/// A DER encoding of `tag` and `content`.
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
+    der(0x30, &parts.concat())
+}
+
+fn oid(dotted: &str) -> Vec<u8> {
+    let arcs: Vec<u64> = dotted.split('.').map(|a| a.parse().unwrap()).collect();
+    let mut content = vec![(arcs[0] * 40 + arcs[1]) as u8];
+    for &arc in &arcs[2..] {
+        let mut chunk = vec![(arc & 0x7f) as u8];
+        let mut rest = arc >> 7;
+        while rest > 0 {
+            chunk.push(0x80 | (rest & 0x7f) as u8);
+            rest >>= 7;
+        }
+        chunk.reverse();
+        content.extend(chunk);
+    }
+    der(0x06, &content)
+}
+
+fn integer(value: u64) -> Vec<u8> {
+    let bytes = value.to_be_bytes();
+    let skip = bytes.iter().take_while(|b| **b == 0).count().min(7);
+    let mut content = bytes[skip..].to_vec();
+    if content[0] & 0x80 != 0 {
+        content.insert(0, 0);
+    }
+    der(0x02, &content)
+}
+
+/// One DER element of `data`: (tag, header length, total length).
+fn element(data: &[u8]) -> Option<(u8, usize, usize)> {
+    let tag = *data.first()?;
+    let first = usize::from(*data.get(1)?);
+    let (len, header) = if first < 0x80 {
+        (first, 2)
+    } else {
+        let count = first & 0x7f;
+        let bytes = data.get(2..2 + count)?;
+        (
+            bytes.iter().fold(0, |n, b| (n << 8) | usize::from(*b)),
+            2 + count,
+        )
+    };
+    (header + len <= data.len()).then_some((tag, header, header + len))
+}
+
+/// `data` (a sequence of DER elements) with every INTEGER equal to `from`
+/// replaced by `to`, looking into constructed elements and into OCTET
+/// STRINGs that hold DER; lengths are encoded again. `None` if `data` is
+/// not wholly DER.
+fn replace_integers(data: &[u8], from: u64, to: u64) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        let (tag, header, total) = element(rest)?;
+        let content = &rest[header..total];
+        let rewritten = if tag == 0x02 && content == &integer(from)[2..] {
+            integer(to)
+        } else if tag & 0x20 != 0 || tag == 0x04 {
+            match replace_integers(content, from, to) {
+                Some(inner) => der(tag, &inner),
+                None if tag == 0x04 => rest[..total].to_vec(),
+                None => return None,
+            }
+        } else {
+            rest[..total].to_vec()
+        };
+        out.extend(rewritten);
+        rest = &rest[total..];
+    }
+    Some(out)
+}
+
+/// Runs `load` on another thread: its result, or `None` after a minute.
+fn within_a_minute<T: Send + 'static>(load: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = send.send(load());
+    });
+    receive
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .ok()
+}
+
+fn pem_block(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+/// The pkcs8 crate runs PBKDF2 with any count a key file gives (2^31
+/// iterations: hours) and scrypt with any parameters (N = 2^40 asks for a
+/// petabyte, and the failed allocation aborts the process): both are
+/// refused before any derivation runs, naming the file and the bound.
+#[test]
+fn encrypted_keys_with_costly_derivations_are_refused_before_deriving() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    make_rsa(d, "k", 2048);
+    run(
+        d,
+        "pkcs8 -topk8 -v2 aes-256-cbc -iter 1000 -in k.key -passout pass:pw -outform DER -out pbkdf2.der",
+    );
+    run(
+        d,
+        "pkcs8 -topk8 -scrypt -scrypt_N 16384 -scrypt_r 8 -scrypt_p 1 -in k.key -passout pass:pw -outform DER -out scrypt.der",
+    );
+    let pbkdf2 = std::fs::read(d.join("pbkdf2.der")).unwrap();
+    let scrypt = std::fs::read(d.join("scrypt.der")).unwrap();
+    // The unchanged files load.
+    for file in ["pbkdf2.der", "scrypt.der"] {
+        load_pem(&d.join("k.crt"), &d.join(file), Some("pw")).unwrap();
+    }
+    let cases = [
+        (
+            "iterations.pem",
+            replace_integers(&pbkdf2, 1000, 1 << 31),
+            "iterations",
+        ),
+        (
+            "scrypt-n.pem",
+            replace_integers(&scrypt, 16384, 1 << 40),
+            "scrypt",
+        ),
+        (
+            "scrypt-p.pem",
+            replace_integers(&scrypt, 1, 65535),
+            "scrypt",
+        ),
+    ];
+    for (name, der, what) in cases {
+        let path = d.join(name);
+        std::fs::write(&path, pem_block("ENCRYPTED PRIVATE KEY", &der.unwrap())).unwrap();
+        let crt = d.join("k.crt");
+        let outcome = within_a_minute(move || load_pem(&crt, &path, Some("pw")))
+            .unwrap_or_else(|| panic!("{name}: still deriving after a minute"));
+        let err = outcome.unwrap_err();
+        assert!(
+            matches!(err, CredentialError::TooCostly { .. }),
+            "{name}: {err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains(name) && message.contains(what),
+            "{message}"
+        );
+    }
+}
+
+/// p12-keystore bounds each key derivation of a store (10^6 iterations)
+/// but not how many a store holds, and tries every secret bag whatever the
+/// password: a store without a MAC holding a hundred secret bags of 10^6
+/// iterations each took its reader 10^8 iterations, for anyone. The
+/// derivations a store can ask for before the password is known to be
+/// right are counted first, together.
+#[test]
+fn a_store_of_many_costly_bags_is_refused_before_deriving() {
+    let pbes2 = |iterations: u64| {
+        seq(&[
+            oid("1.2.840.113549.1.5.13"),
+            seq(&[
+                seq(&[
+                    oid("1.2.840.113549.1.5.12"),
+                    seq(&[
+                        der(0x04, &[7; 8]),
+                        integer(iterations),
+                        seq(&[oid("1.2.840.113549.2.9"), der(0x05, &[])]),
+                    ]),
+                ]),
+                seq(&[oid("2.16.840.1.101.3.4.1.42"), der(0x04, &[9; 16])]),
+            ]),
+        ])
+    };
+    let secret_bag = |iterations: u64| {
+        let encrypted_key = seq(&[pbes2(iterations), der(0x04, &[0; 32])]);
+        let secret = seq(&[
+            oid("1.2.840.113549.1.7.1"),
+            der(0xa0, &der(0x04, &encrypted_key)),
+        ]);
+        seq(&[oid("1.2.840.113549.1.12.10.1.5"), der(0xa0, &secret)])
+    };
+    let store = |bags: usize, iterations: u64| {
+        let contents = seq(&vec![secret_bag(iterations); bags]);
+        let data = |inner: &[u8]| seq(&[oid("1.2.840.113549.1.7.1"), der(0xa0, &der(0x04, inner))]);
+        seq(&[integer(3), data(&seq(&[data(&contents)]))])
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Two bags of 1,000 iterations: read (and found to hold no key).
+    let small = dir.path().join("small.p12");
+    std::fs::write(&small, store(2, 1000)).unwrap();
+    let err = load_pkcs12(&small, "pw").unwrap_err();
+    assert!(!matches!(err, CredentialError::TooCostly { .. }), "{err:?}");
+
+    let costly = dir.path().join("costly.p12");
+    std::fs::write(&costly, store(100, 1_000_000)).unwrap();
+    let path = costly.clone();
+    let err = within_a_minute(move || load_pkcs12(&path, "any password"))
+        .expect("still deriving after a minute")
+        .unwrap_err();
+    assert!(matches!(err, CredentialError::TooCostly { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("costly.p12"), "{message}");
+    assert!(message.contains("10000000"), "{message}");
+}
