@@ -520,9 +520,12 @@ pub fn load_pkcs12(path: &Path, password: &str) -> Result<Credentials, Credentia
         });
     }
     let certs: Vec<&[u8]> = archive.certs.iter().map(|c| c.cert.as_der()).collect();
-    for der in &certs {
-        parse_certificate(der, path)?;
-    }
+    // Each certificate's RSA key, read once: a store may hold many keys
+    // and many certificates.
+    let public_keys = certs
+        .iter()
+        .map(|der| rsa_public_key(der, path))
+        .collect::<Result<Vec<_>, _>>()?;
 
     // The first key with a certificate: by localKeyId, else by public key.
     let mut first_error = None;
@@ -542,24 +545,16 @@ pub fn load_pkcs12(path: &Path, password: &str) -> Result<Credentials, Credentia
                 continue;
             }
         };
+        let matches = |i: usize| key.matches(public_keys[i].as_ref());
         let leaf = match by_id {
-            Some(i) if key_matches(&key, certs[i], path)? => Some(i),
+            Some(i) if matches(i) => Some(i),
             Some(_) => {
                 return Err(CredentialError::KeyMismatch {
                     cert_path: path.to_path_buf(),
                     key_path: path.to_path_buf(),
                 })
             }
-            None => {
-                let mut found = None;
-                for (i, der) in certs.iter().enumerate() {
-                    if key_matches(&key, der, path)? {
-                        found = Some(i);
-                        break;
-                    }
-                }
-                found
-            }
+            None => (0..certs.len()).find(|&i| matches(i)),
         };
         if let Some(leaf) = leaf {
             let chain = build_chain(&certs, leaf)
@@ -755,25 +750,53 @@ fn pkcs12_error(path: &Path, has_mac: bool, e: P12Error) -> CredentialError {
 /// the (first unused) one whose subject is the previous one's issuer;
 /// stops at a self-issued certificate.
 fn build_chain(certs: &[&[u8]], leaf: usize) -> Vec<usize> {
-    let names = |der: &[u8]| -> Option<(Vec<u8>, Vec<u8>)> {
-        let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-        Some((
-            cert.subject().as_raw().to_vec(),
-            cert.issuer().as_raw().to_vec(),
-        ))
-    };
-    let parsed: Vec<Option<(Vec<u8>, Vec<u8>)>> = certs.iter().map(|d| names(d)).collect();
+    let names: Vec<Option<(Vec<u8>, Vec<u8>)>> = certs
+        .iter()
+        .map(|der| {
+            let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+            Some((
+                cert.subject().as_raw().to_vec(),
+                cert.issuer().as_raw().to_vec(),
+            ))
+        })
+        .collect();
+    chain_by_names(&names, leaf)
+}
+
+/// [`build_chain`] over each certificate's (subject, issuer) DER, `None`
+/// for one that cannot be parsed. Certificates are indexed by subject, so
+/// the cost is linear in their number (a store may hold thousands).
+fn chain_by_names(names: &[Option<(Vec<u8>, Vec<u8>)>], leaf: usize) -> Vec<usize> {
+    // The certificates of each subject in store order, and how many of
+    // them at the front are known to be used (each is passed over once).
+    let mut by_subject: std::collections::HashMap<&[u8], (Vec<usize>, usize)> =
+        std::collections::HashMap::new();
+    for (i, (subject, _)) in names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| n.as_ref().map(|n| (i, n)))
+    {
+        by_subject.entry(subject.as_slice()).or_default().0.push(i);
+    }
+    let mut used = vec![false; names.len()];
+    used[leaf] = true;
     let mut chain = vec![leaf];
     let mut current = leaf;
-    while let Some((subject, issuer)) = &parsed[current] {
+    while let Some((subject, issuer)) = &names[current] {
         if subject == issuer {
             break;
         }
-        let next = parsed.iter().enumerate().position(|(i, names)| {
-            !chain.contains(&i) && names.as_ref().is_some_and(|(s, _)| s == issuer)
-        });
+        let next = by_subject
+            .get_mut(issuer.as_slice())
+            .and_then(|(list, skipped)| {
+                while list.get(*skipped).is_some_and(|&i| used[i]) {
+                    *skipped += 1;
+                }
+                list.get(*skipped).copied()
+            });
         match next {
             Some(i) => {
+                used[i] = true;
                 chain.push(i);
                 current = i;
             }
@@ -868,6 +891,14 @@ fn strip_blocks_with_headers(data: &[u8]) -> Vec<u8> {
 
 /// Whether the key's public part is the certificate's public key.
 fn key_matches(key: &SigningKey, cert_der: &[u8], path: &Path) -> Result<bool, CredentialError> {
+    Ok(key.matches(rsa_public_key(cert_der, path)?.as_ref()))
+}
+
+/// An RSA public key: modulus and exponent without leading zeros.
+type RsaPublic = (Vec<u8>, Vec<u8>);
+
+/// The certificate's RSA public key, `None` for a key of another kind.
+fn rsa_public_key(cert_der: &[u8], path: &Path) -> Result<Option<RsaPublic>, CredentialError> {
     let cert = parse_certificate(cert_der, path)?;
     let parsed = cert
         .public_key()
@@ -877,12 +908,21 @@ fn key_matches(key: &SigningKey, cert_der: &[u8], path: &Path) -> Result<bool, C
             detail: format!("public key: {e}"),
         })?;
     Ok(match parsed {
-        PublicKey::RSA(rsa) => {
-            strip_zeros(rsa.modulus) == key.modulus.as_slice()
-                && strip_zeros(rsa.exponent) == key.exponent.as_slice()
-        }
-        _ => false,
+        PublicKey::RSA(rsa) => Some((
+            strip_zeros(rsa.modulus).to_vec(),
+            strip_zeros(rsa.exponent).to_vec(),
+        )),
+        _ => None,
     })
+}
+
+impl SigningKey {
+    /// Whether `public` is this key's public part.
+    fn matches(&self, public: Option<&RsaPublic>) -> bool {
+        public.is_some_and(|(modulus, exponent)| {
+            *modulus == self.modulus && *exponent == self.exponent
+        })
+    }
 }
 
 fn strip_zeros(bytes: &[u8]) -> &[u8] {
@@ -1325,5 +1365,35 @@ mod tests {
         let info = pkcs8::PrivateKeyInfoRef::try_from(der.as_slice()).unwrap();
         assert_eq!(info.algorithm.oid.to_string(), RSA_ENCRYPTION_OID);
         assert_eq!(info.private_key.as_bytes(), inner.as_slice());
+    }
+
+    /// A chain is followed by subject, in store order, each certificate
+    /// used once; the cost is linear in the number of certificates (each
+    /// step scanned every certificate, checking each against the chain so
+    /// far: cubic, hours for a store of 20,000 names).
+    #[test]
+    fn chains_follow_issuer_names_in_linear_time() {
+        let name = |n: usize| format!("CA {n}").into_bytes();
+        let count = 20_000;
+        // Certificate i is issued by i + 1, stored in reverse; the last is
+        // self-issued.
+        let mut names: Vec<Option<(Vec<u8>, Vec<u8>)>> = (0..count)
+            .rev()
+            .map(|i| Some((name(i), name((i + 1).min(count - 1)))))
+            .collect();
+        let leaf = count - 1;
+        let chain = chain_by_names(&names, leaf);
+        assert_eq!(chain.len(), count);
+        assert!(chain.iter().rev().copied().eq(0..count));
+        // Two certificates with one subject: the first in store order; a
+        // loop of names ends when every candidate is used.
+        names = vec![
+            Some((name(0), name(1))),
+            Some((name(1), name(0))),
+            Some((name(1), name(2))),
+            None,
+        ];
+        assert_eq!(chain_by_names(&names, 0), vec![0, 1]);
+        assert_eq!(chain_by_names(&names, 3), vec![3]);
     }
 }
