@@ -580,36 +580,83 @@ pub fn load_pem(
     key_path: &Path,
     password: Option<&str>,
 ) -> Result<Credentials, CredentialError> {
+    load_pem_key(cert_path, &KeyFile::read(key_path)?, password)
+}
+
+/// [`load_pem`] with a key file already read (see [`KeyFile`]).
+pub fn load_pem_key(
+    cert_path: &Path,
+    key_file: &KeyFile,
+    password: Option<&str>,
+) -> Result<Credentials, CredentialError> {
     let cert_data = read_file(cert_path, FileRole::Certificate)?;
     let chain = read_certificates(&cert_data, cert_path)?;
-    let key_data = read_file(key_path, FileRole::PrivateKey)?;
-    let key = read_private_key(&key_data, key_path, password)?;
+    let key = read_private_key(&key_file.data, &key_file.path, password)?;
     if !key_matches(&key, &chain[0], cert_path)? {
         return Err(CredentialError::KeyMismatch {
             cert_path: cert_path.to_path_buf(),
-            key_path: key_path.to_path_buf(),
+            key_path: key_file.path.clone(),
         });
     }
     Ok(Credentials { chain, key })
 }
 
-/// Whether the key file is encrypted, so that the command asks for a
-/// password only when one is needed. A file that cannot be read or parsed
-/// gives `false`; [`load_pem`] then reports the problem.
-pub fn needs_password(key_path: &Path) -> bool {
-    let Ok(data) = read_file(key_path, FileRole::PrivateKey) else {
-        return false;
-    };
-    if !contains(&data, b"-----BEGIN") {
-        return crate::pbe::encryption_algorithm(&data).is_some();
+/// A private key file, read once: a command asks whether it needs a
+/// password and then loads it from the same bytes, so that a key given as
+/// a pipe (`--pem-key <(gpg -d key.pem)`) is not read twice (the second
+/// open of a FIFO would wait forever for another writer).
+#[derive(Clone)]
+pub struct KeyFile {
+    path: PathBuf,
+    data: Vec<u8>,
+}
+
+impl fmt::Debug for KeyFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyFile")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
-    let Ok(blocks) = pem::parse_many(&data) else {
-        return false;
-    };
-    blocks
-        .iter()
-        .find(|b| is_key_tag(b.tag()))
-        .is_some_and(|b| b.tag() == "ENCRYPTED PRIVATE KEY" || is_legacy_encrypted(b))
+}
+
+impl KeyFile {
+    /// Read the key file at `path` (at most [`MAX_CREDENTIAL_BYTES`]).
+    pub fn read(path: &Path) -> Result<KeyFile, CredentialError> {
+        Ok(KeyFile {
+            path: path.to_path_buf(),
+            data: read_file(path, FileRole::PrivateKey)?,
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the key is encrypted, so that the command asks for a
+    /// password only when one is needed. A file that cannot be parsed
+    /// gives `false`; loading it then reports the problem.
+    pub fn needs_password(&self) -> bool {
+        let data = &self.data;
+        if !contains(data, b"-----BEGIN") {
+            return crate::pbe::encryption_algorithm(data).is_some();
+        }
+        let Ok(blocks) = pem::parse_many(data) else {
+            return false;
+        };
+        blocks
+            .iter()
+            .find(|b| is_key_tag(b.tag()))
+            .is_some_and(|b| b.tag() == "ENCRYPTED PRIVATE KEY" || is_legacy_encrypted(b))
+    }
+}
+
+/// Whether the key file is encrypted (see [`KeyFile::needs_password`]). A
+/// file that cannot be read gives `false`; [`load_pem`] then reports the
+/// problem. This reads the file: a command that loads it next should read
+/// it once with [`KeyFile::read`].
+pub fn needs_password(key_path: &Path) -> bool {
+    KeyFile::read(key_path).is_ok_and(|file| file.needs_password())
 }
 
 // ---------------------------------------------------------------------------

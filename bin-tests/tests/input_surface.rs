@@ -1,0 +1,116 @@
+//! The inputs the commands read besides documents, driven through the
+//! binaries: credential files given as pipes or under names that are not
+//! UTF-8, credentials from the environment, and messages that quote what
+//! a hostile file or name holds.
+
+mod common;
+mod sigkit;
+
+use common::*;
+use sigkit::*;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Run `command` with `input` on stdin; `None` when it has not finished
+/// within a minute (it is then killed).
+fn run_within_a_minute(mut command: Command, input: &[u8]) -> Option<Output> {
+    use std::io::Write;
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("the binary starts");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = writer.join();
+    Some(child.wait_with_output().unwrap())
+}
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// `--pem-key <(...)`: the key is a pipe that can be read once. The
+/// command read it to see whether it needs a password, then opened it
+/// again to load it, and waited forever for a second writer.
+#[test]
+fn a_pem_key_given_as_a_pipe_is_read_once() {
+    let lab = Lab::new();
+    let (_, cert) = jane().write(&lab, "jane");
+    let fifo = lab.path("key.fifo");
+    mkfifo(&fifo);
+    let key = jane().key.clone();
+    let writer_path = fifo.clone();
+    // One writer, once, as a shell's process substitution gives.
+    std::thread::spawn(move || std::fs::write(writer_path, key));
+    let command = lab.sign_command(&["--pem-cert", arg(&cert), "--pem-key", arg(&fifo)]);
+    let output = run_within_a_minute(command, unsigned_doc());
+    let output = output.expect("stratus-sign-metadata waited for a second writer of the key pipe");
+    assert_ok(&output, "a key from a pipe");
+    assert_valid(
+        &lab.validate(&[], &output.stdout),
+        "signed with a piped key",
+    );
+}
+
+/// File names are bytes: a name that is not UTF-8, from the options or
+/// the environment, names that file (it was turned into text with U+FFFD
+/// in place of the bytes, which names no file).
+#[test]
+fn credential_file_names_need_not_be_utf8() {
+    let lab = Lab::new();
+    let cert = lab.dir.path().join(OsStr::from_bytes(b"cert-\xff.pem"));
+    let key = lab.dir.path().join(OsStr::from_bytes(b"key-\xfe.pem"));
+    std::fs::write(&cert, &jane().cert).unwrap();
+    std::fs::write(&key, &jane().key).unwrap();
+
+    let mut command = lab.sign_command(&[]);
+    command
+        .arg("--pem-cert")
+        .arg(&cert)
+        .arg("--pem-key")
+        .arg(&key);
+    let output = run_with_input(command, unsigned_doc());
+    assert_ok(&output, "names that are not UTF-8, as options");
+
+    let mut command = lab.sign_command(&[]);
+    command
+        .env("STRATUSLAB_PEM_CERTIFICATE", &cert)
+        .env("STRATUSLAB_PEM_KEY", &key);
+    let output = run_with_input(command, unsigned_doc());
+    assert_ok(&output, "names that are not UTF-8, from the environment");
+}
+
+/// A password variable that is not UTF-8 cannot be a password: it is a
+/// usage error naming the variable, not a value silently passed over for
+/// the next source (an empty password, then "wrong password").
+#[test]
+fn a_password_variable_that_is_not_utf8_is_named() {
+    let lab = Lab::new();
+    let p12 = fixture("test.p12");
+    let mut command = lab.sign_command(&["--p12-cert", arg(&p12)]);
+    command.env("STRATUSLAB_P12_PASSWORD", OsStr::from_bytes(b"XYZ\xffXYZ"));
+    let output = run_with_input(command, unsigned_doc());
+    assert_code(&output, 2, "a password variable that is not UTF-8");
+    assert!(
+        stderr(&output).contains("STRATUSLAB_P12_PASSWORD: the value is not valid UTF-8"),
+        "{}",
+        stderr(&output)
+    );
+}
