@@ -114,3 +114,43 @@ fn a_password_variable_that_is_not_utf8_is_named() {
         stderr(&output)
     );
 }
+
+/// Messages quote what files hold and what they are called; neither may
+/// move the cursor, retitle the terminal or start a new line (the trust
+/// directory and its policies come from CA bundles, not from the site).
+#[test]
+fn messages_escape_the_names_and_contents_they_quote() {
+    let lab = Lab::new();
+    let doc = std::fs::read(fixture("valid-ca-signed.xml")).unwrap();
+
+    let certs = lab.path("certs");
+    std::fs::create_dir(&certs).unwrap();
+    std::fs::copy(fixture("test-ca.pem"), certs.join("3e2d1c0b.0")).unwrap();
+    std::fs::write(
+        certs.join("3e2d1c0b.namespaces"),
+        "TO Issuer SELF \x1b]0;owned\x07PERMIT Subject \"/.*\"\n",
+    )
+    .unwrap();
+    let output = lab.validate(&["--trust-dir", arg(&certs), "--at", IN_2012], &doc);
+    assert_code(&output, 255, "a policy file quoting terminal controls");
+    let err = stderr(&output);
+    assert!(
+        err.contains("expected PERMIT or DENY, found '\\033]0;owned\\aPERMIT'"),
+        "{err}"
+    );
+    assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
+
+    let junk = lab.path("junk");
+    std::fs::create_dir(&junk).unwrap();
+    std::fs::copy(fixture("test-ca.pem"), junk.join("3e2d1c0b.0")).unwrap();
+    std::fs::write(junk.join("bad\x1b[2J\nname.pem"), "not a certificate").unwrap();
+    let output = lab.validate(&["--trust-dir", arg(&junk), "--at", IN_2012], &doc);
+    assert_code(
+        &output,
+        255,
+        "a trust file with control characters in its name",
+    );
+    let err = stderr(&output);
+    assert!(err.contains("bad\\033[2J\\nname.pem"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

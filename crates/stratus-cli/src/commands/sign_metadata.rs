@@ -6,7 +6,9 @@
 //! stdout; with a file it signs in place and keeps the original as
 //! `<file>.orig`, unless `--output` names another file.
 
-use crate::common::{escaped_name, write_output, CliError, Verbosity, EXIT_CODES_HELP};
+use crate::common::{
+    escaped_message, escaped_name, write_output, CliError, Verbosity, EXIT_CODES_HELP,
+};
 use clap::Parser;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -113,8 +115,9 @@ pub fn run(args: SignMetadata) -> Result<i32, CliError> {
     for path in &files {
         if let Err(error) = sign_file(path, &credentials, &args, email.as_deref()) {
             eprintln!(
-                "stratus-sign-metadata: error: {}: {error}",
-                escaped_name(path)
+                "stratus-sign-metadata: error: {}: {}",
+                escaped_name(path),
+                escaped_message(&error.to_string())
             );
             exit = exit.max(error.exit_code());
         }
