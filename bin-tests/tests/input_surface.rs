@@ -154,3 +154,47 @@ fn messages_escape_the_names_and_contents_they_quote() {
     assert!(err.contains("bad\\033[2J\\nname.pem"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// A fake `qemu-img` running `script` (copied by `cp`, so that no
+/// descriptor of it is open in this process when it runs).
+fn fake_qemu_img(dir: &Path, script: &str) -> std::path::PathBuf {
+    let text = write_file(dir, "fake-qemu-img.txt", script.as_bytes());
+    let fake = dir.join("fake-qemu-img");
+    tool("cp", &[text.as_os_str(), fake.as_os_str()]);
+    tool("chmod", &["755".as_ref(), fake.as_os_str()]);
+    fake
+}
+
+/// `qemu-img info` reads an image's headers; an image can make it wait
+/// (a VMDK descriptor naming a FIFO as an extent) or talk at length. It
+/// was waited for without end and its output read whole; it is now killed
+/// after 30 seconds, and at most 16 MiB of its output is read.
+#[test]
+fn qemu_img_is_bounded_in_time_and_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = write_file(dir.path(), "disk.img", &[0u8; 4096]);
+
+    let stuck = fake_qemu_img(dir.path(), "#!/bin/sh\nexec sleep 600\n");
+    let mut c = command(BUILD);
+    c.env("STRATUS_QEMU_IMG", &stuck).arg("-q").arg(&image);
+    let output = run_within_a_minute(c, b"").expect("qemu-img was waited for without end");
+    assert_code(&output, 255, "a qemu-img that never finishes");
+    let err = stderr(&output);
+    assert!(err.contains("did not finish within 30 seconds"), "{err}");
+    assert!(
+        err.contains("disk.img") && err.contains("--format"),
+        "{err}"
+    );
+    assert!(output.stdout.is_empty());
+
+    let talkative = fake_qemu_img(
+        dir.path(),
+        "#!/bin/sh\nhead -c 20000000 /dev/zero | tr '\\0' ' '\necho '{\"format\": \"raw\"}'\n",
+    );
+    let mut c = command(BUILD);
+    c.env("STRATUS_QEMU_IMG", &talkative).arg("-q").arg(&image);
+    let output = run_within_a_minute(c, b"").expect("finished");
+    assert_code(&output, 255, "a qemu-img writing 20 MB");
+    let err = stderr(&output);
+    assert!(err.contains("wrote more than the 16777216 bytes"), "{err}");
+}
