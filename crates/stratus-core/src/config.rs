@@ -134,6 +134,15 @@ fn read_text(path: &Path) -> Result<String, ReadError> {
     })
 }
 
+impl UserConfig {
+    /// The configuration in `text`, with `section` selected (`None`: the
+    /// `selected_section` of `[default]`, if any); the environment is not
+    /// read. `Err` is the detail [`UserConfig::load`] reports.
+    pub fn from_text(text: &str, section: Option<&str>) -> Result<Self, String> {
+        select(&parse(text)?, section)
+    }
+}
+
 type Sections = BTreeMap<String, BTreeMap<String, String>>;
 
 /// Parse the INI text into sections of raw (uninterpolated) values.

@@ -497,8 +497,16 @@ impl Credentials {
 /// its certificate is found by the `localKeyId` attribute, or else by public
 /// key. The chain follows issuer names among the store's certificates.
 pub fn load_pkcs12(path: &Path, password: &str) -> Result<Credentials, CredentialError> {
-    let data = read_file(path, FileRole::Certificate)?;
-    let (has_mac, mac_iterations) = pfx_shape(&data).ok_or_else(|| CredentialError::BadPkcs12 {
+    pkcs12_from_bytes(&read_file(path, FileRole::Certificate)?, password, path)
+}
+
+/// [`load_pkcs12`] of a store already read from `path` (named in errors).
+pub fn pkcs12_from_bytes(
+    data: &[u8],
+    password: &str,
+    path: &Path,
+) -> Result<Credentials, CredentialError> {
+    let (has_mac, mac_iterations) = pfx_shape(data).ok_or_else(|| CredentialError::BadPkcs12 {
         path: path.to_path_buf(),
         detail: if data.starts_with(b"-----BEGIN") {
             "this is a PEM file, not a PKCS#12 store".to_string()
@@ -506,9 +514,9 @@ pub fn load_pkcs12(path: &Path, password: &str) -> Result<Credentials, Credentia
             "not a PKCS#12 (PFX) structure".to_string()
         },
     })?;
-    check_pkcs12_cost(&data, mac_iterations, path)?;
+    check_pkcs12_cost(data, mac_iterations, path)?;
     let archive =
-        Pkcs12Archive::from_pkcs12(&data, password).map_err(|e| pkcs12_error(path, has_mac, e))?;
+        Pkcs12Archive::from_pkcs12(data, password).map_err(|e| pkcs12_error(path, has_mac, e))?;
     if archive.keys.is_empty() {
         return Err(CredentialError::NoPrivateKey {
             path: path.to_path_buf(),
@@ -591,7 +599,7 @@ pub fn load_pem_key(
 ) -> Result<Credentials, CredentialError> {
     let cert_data = read_file(cert_path, FileRole::Certificate)?;
     let chain = read_certificates(&cert_data, cert_path)?;
-    let key = read_private_key(&key_file.data, &key_file.path, password)?;
+    let key = key_file.private_key(password)?;
     if !key_matches(&key, &chain[0], cert_path)? {
         return Err(CredentialError::KeyMismatch {
             cert_path: cert_path.to_path_buf(),
@@ -622,10 +630,23 @@ impl fmt::Debug for KeyFile {
 impl KeyFile {
     /// Read the key file at `path` (at most [`MAX_CREDENTIAL_BYTES`]).
     pub fn read(path: &Path) -> Result<KeyFile, CredentialError> {
-        Ok(KeyFile {
+        Ok(KeyFile::from_bytes(
+            path,
+            read_file(path, FileRole::PrivateKey)?,
+        ))
+    }
+
+    /// A key file already read from `path` (named in errors).
+    pub fn from_bytes(path: &Path, data: Vec<u8>) -> KeyFile {
+        KeyFile {
             path: path.to_path_buf(),
-            data: read_file(path, FileRole::PrivateKey)?,
-        })
+            data,
+        }
+    }
+
+    /// The private key, decrypted with `password` when it is encrypted.
+    pub fn private_key(&self, password: Option<&str>) -> Result<SigningKey, CredentialError> {
+        read_private_key(&self.data, &self.path, password)
     }
 
     /// The file's path.
@@ -866,6 +887,16 @@ fn parse_certificate<'a>(
             path: path.to_path_buf(),
             detail: e.to_string(),
         })
+}
+
+/// All certificates of a certificate file read from `path` (named in
+/// errors): each of a PEM file in order, or the single one of a DER file;
+/// each must parse as X.509.
+pub fn certificates_from_bytes(
+    data: &[u8],
+    path: &Path,
+) -> Result<Vec<CertificateDer<'static>>, CredentialError> {
+    read_certificates(data, path)
 }
 
 /// All certificates of a PEM file in order, or the single certificate of a

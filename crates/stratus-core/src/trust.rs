@@ -323,8 +323,9 @@ impl TrustStore {
         self.add_ca_bytes(path, &bytes)
     }
 
-    /// Add the CA certificates of `bytes`, read from `path`.
-    fn add_ca_bytes(&mut self, path: &Path, bytes: &[u8]) -> Result<(), TrustError> {
+    /// Add the CA certificates of `bytes` (PEM or DER), read from `path`
+    /// (named in errors), as [`TrustStore::add_ca_file`] does.
+    pub fn add_ca_bytes(&mut self, path: &Path, bytes: &[u8]) -> Result<(), TrustError> {
         let certs = parse_certificates(bytes);
         if certs.is_empty() {
             return Err(TrustError::BadFile {
@@ -362,16 +363,17 @@ impl TrustStore {
     /// [`MAX_TRUST_FILE_BYTES`].
     pub fn add_crl_file(&mut self, path: &Path) -> Result<(), TrustError> {
         let bytes = read(path, Kind::Any)?;
-        self.add_crl_bytes(path, bytes)
+        self.add_crl_bytes(path, &bytes)
     }
 
-    /// Add the CRLs of `bytes`, read from `path`.
-    fn add_crl_bytes(&mut self, path: &Path, bytes: Vec<u8>) -> Result<(), TrustError> {
-        let ders: Vec<Vec<u8>> = match CertificateRevocationListDer::pem_slice_iter(&bytes)
+    /// Add the CRLs of `bytes` (PEM or DER), read from `path` (named in
+    /// errors), as [`TrustStore::add_crl_file`] does.
+    pub fn add_crl_bytes(&mut self, path: &Path, bytes: &[u8]) -> Result<(), TrustError> {
+        let ders: Vec<Vec<u8>> = match CertificateRevocationListDer::pem_slice_iter(bytes)
             .collect::<Result<Vec<_>, _>>()
         {
             Ok(list) if !list.is_empty() => list.into_iter().map(|c| c.to_vec()).collect(),
-            _ => vec![bytes],
+            _ => vec![bytes.to_vec()],
         };
         for der in ders {
             let bad = |reason: String| TrustError::BadFile {
@@ -437,7 +439,7 @@ impl TrustStore {
         for path in &paths {
             match classify(path) {
                 Some(TrustFile::Anchor) => self.add_ca_bytes(path, &read(path, Kind::Regular)?)?,
-                Some(TrustFile::Crl) => self.add_crl_bytes(path, read(path, Kind::Regular)?)?,
+                Some(TrustFile::Crl) => self.add_crl_bytes(path, &read(path, Kind::Regular)?)?,
                 Some(TrustFile::Namespaces) => self.add_policy_file(path, Format::EuGridPma)?,
                 Some(TrustFile::SigningPolicy) => self.add_policy_file(path, Format::Globus)?,
                 None => {}

@@ -644,51 +644,9 @@ fn key_sizes() {
 // ---------------------------------------------------------------------------
 // Key derivations whose parameters ask for too much work.
 
-/// A DER encoding of `tag` and `content`.
-fn der(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
-    der(0x30, &parts.concat())
-}
-
-fn oid(dotted: &str) -> Vec<u8> {
-    let arcs: Vec<u64> = dotted.split('.').map(|a| a.parse().unwrap()).collect();
-    let mut content = vec![(arcs[0] * 40 + arcs[1]) as u8];
-    for &arc in &arcs[2..] {
-        let mut chunk = vec![(arc & 0x7f) as u8];
-        let mut rest = arc >> 7;
-        while rest > 0 {
-            chunk.push(0x80 | (rest & 0x7f) as u8);
-            rest >>= 7;
-        }
-        chunk.reverse();
-        content.extend(chunk);
-    }
-    der(0x06, &content)
-}
-
-fn integer(value: u64) -> Vec<u8> {
-    let bytes = value.to_be_bytes();
-    let skip = bytes.iter().take_while(|b| **b == 0).count().min(7);
-    let mut content = bytes[skip..].to_vec();
-    if content[0] & 0x80 != 0 {
-        content.insert(0, 0);
-    }
-    der(0x02, &content)
-}
+#[path = "../../../fuzz/common/hostile.rs"]
+mod hostile;
+use hostile::{der, integer, Kdf};
 
 /// One DER element of `data`: (tag, header length, total length).
 fn element(data: &[u8]) -> Option<(u8, usize, usize)> {
@@ -745,20 +703,6 @@ fn within_a_minute<T: Send + 'static>(load: impl FnOnce() -> T + Send + 'static)
         .ok()
 }
 
-fn pem_block(label: &str, der: &[u8]) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
-}
-
 /// The pkcs8 crate runs PBKDF2 with any count a key file gives (2^31
 /// iterations: hours) and scrypt with any parameters (N = 2^40 asks for a
 /// petabyte, and the failed allocation aborts the process): both are
@@ -801,7 +745,7 @@ fn encrypted_keys_with_costly_derivations_are_refused_before_deriving() {
     ];
     for (name, der, what) in cases {
         let path = d.join(name);
-        std::fs::write(&path, pem_block("ENCRYPTED PRIVATE KEY", &der.unwrap())).unwrap();
+        std::fs::write(&path, hostile::pem("ENCRYPTED PRIVATE KEY", &der.unwrap())).unwrap();
         let crt = d.join("k.crt");
         let outcome = within_a_minute(move || load_pem(&crt, &path, Some("pw")))
             .unwrap_or_else(|| panic!("{name}: still deriving after a minute"));
@@ -826,35 +770,7 @@ fn encrypted_keys_with_costly_derivations_are_refused_before_deriving() {
 /// right are counted first, together.
 #[test]
 fn a_store_of_many_costly_bags_is_refused_before_deriving() {
-    let pbes2 = |iterations: u64| {
-        seq(&[
-            oid("1.2.840.113549.1.5.13"),
-            seq(&[
-                seq(&[
-                    oid("1.2.840.113549.1.5.12"),
-                    seq(&[
-                        der(0x04, &[7; 8]),
-                        integer(iterations),
-                        seq(&[oid("1.2.840.113549.2.9"), der(0x05, &[])]),
-                    ]),
-                ]),
-                seq(&[oid("2.16.840.1.101.3.4.1.42"), der(0x04, &[9; 16])]),
-            ]),
-        ])
-    };
-    let secret_bag = |iterations: u64| {
-        let encrypted_key = seq(&[pbes2(iterations), der(0x04, &[0; 32])]);
-        let secret = seq(&[
-            oid("1.2.840.113549.1.7.1"),
-            der(0xa0, &der(0x04, &encrypted_key)),
-        ]);
-        seq(&[oid("1.2.840.113549.1.12.10.1.5"), der(0xa0, &secret)])
-    };
-    let store = |bags: usize, iterations: u64| {
-        let contents = seq(&vec![secret_bag(iterations); bags]);
-        let data = |inner: &[u8]| seq(&[oid("1.2.840.113549.1.7.1"), der(0xa0, &der(0x04, inner))]);
-        seq(&[integer(3), data(&seq(&[data(&contents)]))])
-    };
+    let store = |bags, iterations| hostile::store_of_secret_bags(bags, Kdf::Pbkdf2(iterations));
     let dir = tempfile::tempdir().unwrap();
     // Two bags of 1,000 iterations: read (and found to hold no key).
     let small = dir.path().join("small.p12");
