@@ -198,3 +198,28 @@ fn qemu_img_is_bounded_in_time_and_output() {
     let err = stderr(&output);
     assert!(err.contains("wrote more than the 16777216 bytes"), "{err}");
 }
+
+/// A variable the commands read that is not UTF-8 is a usage error naming
+/// it: it was passed over as if unset (the real clock used instead of the
+/// pinned one, the default section instead of the one chosen).
+#[test]
+fn variables_that_are_not_utf8_are_named() {
+    let doc = fixture("valid-minimal.xml");
+    for variable in [
+        "STRATUS_NOW",
+        "STRATUSLAB_USER_CONFIG_SECTION",
+        "STRATUS_QEMU_IMG",
+    ] {
+        let mut c = command(VALIDATE);
+        c.arg("--no-signature")
+            .arg(&doc)
+            .env(variable, OsStr::from_bytes(b"\xff"));
+        let output = run_with_input(c, b"");
+        assert_code(&output, 2, variable);
+        let err = stderr(&output);
+        assert!(
+            err.contains(&format!("{variable}: the value is not valid UTF-8")),
+            "{err}"
+        );
+    }
+}

@@ -210,13 +210,27 @@ pub fn main<A: clap::Parser>(run: fn(A) -> Result<i32, CliError>) -> ! {
     std::process::exit(code)
 }
 
-/// A pinned clock that cannot be read is an error, not a silent fallback.
+/// A pinned clock that cannot be read is an error, not a silent fallback;
+/// so is a variable the commands read that is not UTF-8 (it would be
+/// passed over as if unset).
 fn check_environment() -> Result<(), CliError> {
-    match std::env::var(stratus_core::clock::NOW_VARIABLE) {
+    let now = stratus_core::clock::NOW_VARIABLE;
+    for variable in [
+        now,
+        stratus_core::config::SECTION_VARIABLE,
+        stratus_core::image::QEMU_IMG_VARIABLE,
+    ] {
+        if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(variable) {
+            return Err(CliError::Usage(format!(
+                "{variable}: the value is not valid UTF-8"
+            )));
+        }
+    }
+    match std::env::var(now) {
         Ok(value) if stratus_core::clock::parse_rfc3339(&value).is_none() => {
             Err(CliError::Usage(format!(
-                "{}: invalid value '{value}': expected a time such as 2026-01-15T10:20:30Z",
-                stratus_core::clock::NOW_VARIABLE
+                "{now}: invalid value '{}': expected a time such as 2026-01-15T10:20:30Z",
+                escaped_message(&value)
             )))
         }
         _ => Ok(()),
