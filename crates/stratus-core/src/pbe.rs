@@ -24,7 +24,7 @@ use cbc::cipher::{
 };
 use pkcs12::kdf::{derive_key_utf8, Pkcs12KeyType};
 use sha1::Digest as _;
-use x509_parser::der_parser::asn1_rs::{Any, FromBer, FromDer, Tag};
+use x509_parser::der_parser::asn1_rs::{Any, FromBer, Tag};
 
 /// The most iterations accepted, for one key derivation and for all those
 /// of one file together: far above what tools write (2,048 by default in
@@ -130,7 +130,9 @@ impl Budget {
             return Ok(());
         }
         while !der.is_empty() {
-            let Ok((rest, item)) = Any::from_der(der) else {
+            // BER, a superset of the DER the readers take, so that no
+            // encoding they read hides a derivation from the count.
+            let Ok((rest, item)) = Any::from_ber(der) else {
                 return Ok(());
             };
             self.charge_item(&item, depth)?;
@@ -141,7 +143,7 @@ impl Budget {
 
     fn charge_item(&mut self, item: &Any<'_>, depth: usize) -> Result<(), PbeError> {
         if item.tag() == Tag::Sequence {
-            if let Ok((parameters, oid)) = Any::from_der(item.data) {
+            if let Ok((parameters, oid)) = Any::from_ber(item.data) {
                 if let Ok(oid) = oid.as_oid() {
                     let oid = oid.to_id_string();
                     if ITERATED_KDFS.contains(&oid.as_str()) || oid == SCRYPT {
@@ -158,12 +160,12 @@ impl Budget {
 
     /// One key derivation's parameters.
     fn charge_kdf(&mut self, oid: &str, parameters: &[u8]) -> Result<(), PbeError> {
-        let Ok((_, params)) = Any::from_der(parameters) else {
+        let Ok((_, params)) = Any::from_ber(parameters) else {
             return Ok(());
         };
         let mut numbers = Vec::new();
         let mut rest = params.data;
-        while let Ok((next, field)) = Any::from_der(rest) {
+        while let Ok((next, field)) = Any::from_ber(rest) {
             if field.tag() == Tag::Integer {
                 numbers.push(field.as_u64().unwrap_or(u64::MAX));
             } else if !numbers.is_empty() {
