@@ -43,7 +43,7 @@ bench-marketplace: build
 
 # Every fuzz target for FUZZ_SECONDS each (needs cargo-fuzz; see fuzz/README.md).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = validate manifest_roundtrip c14n namespaces
+FUZZ_TARGETS = validate manifest_roundtrip c14n namespaces credentials trust_files config
 fuzz:
 	$(CARGO) run --quiet -p xtask -- shapes fuzz/corpus/validate 65536 > /dev/null
 	$(CARGO) run --quiet -p xtask -- shapes fuzz/corpus/c14n 65536 > /dev/null

@@ -9,21 +9,26 @@
 #![allow(dead_code)]
 
 use std::path::Path;
+use stratus_core::config::UserConfig;
 use stratus_core::document::manifest::{read, write};
 use stratus_core::document::validate::{check_document, SignaturePolicy};
 use stratus_core::document::xml::{self, c14n};
+use stratus_core::signature::credentials::{self, KeyFile};
 use stratus_core::signature::namespaces::Namespaces;
-use stratus_core::signature::trust::TrustOptions;
+use stratus_core::signature::trust::{TrustOptions, TrustStore};
 
 /// The check of one fuzz target: panics when its property fails.
 pub type Check = fn(&[u8]);
 
 /// The fuzz targets, by name, with the check each runs.
-pub const TARGETS: [(&str, Check); 4] = [
+pub const TARGETS: [(&str, Check); 7] = [
     ("validate", validate),
     ("manifest_roundtrip", manifest_roundtrip),
     ("c14n", canonicalize),
     ("namespaces", namespaces),
+    ("credentials", credentials),
+    ("trust_files", trust_files),
+    ("config", config),
 ];
 
 /// Any bytes through the whole validation (decoding, parsing, signature,
@@ -108,5 +113,41 @@ pub fn namespaces(data: &[u8]) {
     }
     for subject in ["/C=EU/O=Fuzz/CN=Jane", "", "/"] {
         let _ = policies.check(ca, subject);
+    }
+}
+
+/// Any bytes as each kind of credential file: a certificate (chain) file,
+/// a private key file (without a password, and with one, so that the
+/// decryptions run) and a PKCS#12 store: an answer, never a panic, and
+/// never a key derivation beyond the bounds of `stratus_core::signature::pbe`.
+pub fn credentials(data: &[u8]) {
+    let path = Path::new("fuzz.pem");
+    let _ = credentials::certificates_from_bytes(data, path);
+    let key = KeyFile::from_bytes(path, data.to_vec());
+    let _ = key.needs_password();
+    let _ = key.private_key(None);
+    let _ = key.private_key(Some("pw"));
+    let _ = credentials::pkcs12_from_bytes(data, "pw", path);
+}
+
+/// Any bytes as the files of a trust directory: CA certificates and CRLs
+/// (PEM or DER): loaded or refused, never a panic.
+pub fn trust_files(data: &[u8]) {
+    let mut store = TrustStore::default();
+    let _ = store.add_ca_bytes(Path::new("fuzz.0"), data);
+    let _ = store.add_crl_bytes(Path::new("fuzz.r0"), data);
+}
+
+/// Any text as the user configuration file, with and without a selected
+/// section: read or refused with a message, never a panic, and its
+/// interpolation within its bound.
+pub fn config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    for section in [None, Some("fuzz")] {
+        if let Err(message) = UserConfig::from_text(text, section) {
+            assert!(!message.is_empty());
+        }
     }
 }

@@ -50,14 +50,14 @@ impl Verbosity {
     /// Print a warning on stderr, in the legacy form `  [WARNING] <msg>`.
     pub fn warn(&self, message: impl fmt::Display) {
         if self.warnings() {
-            eprintln!("  [WARNING] {message}");
+            eprintln!("  [WARNING] {}", escaped_message(&message.to_string()));
         }
     }
 
     /// Print detail on stderr (with `-v`).
     pub fn debug(&self, message: impl fmt::Display) {
         if self.detail() {
-            eprintln!("{message}");
+            eprintln!("{}", escaped_message(&message.to_string()));
         }
     }
 }
@@ -202,7 +202,7 @@ pub fn main<A: clap::Parser>(run: fn(A) -> Result<i32, CliError>) -> ! {
     let code = match outcome {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("{program}: error: {error}");
+            eprintln!("{program}: error: {}", escaped_message(&error.to_string()));
             error.exit_code()
         }
     };
@@ -210,13 +210,27 @@ pub fn main<A: clap::Parser>(run: fn(A) -> Result<i32, CliError>) -> ! {
     std::process::exit(code)
 }
 
-/// A pinned clock that cannot be read is an error, not a silent fallback.
+/// A pinned clock that cannot be read is an error, not a silent fallback;
+/// so is a variable the commands read that is not UTF-8 (it would be
+/// passed over as if unset).
 fn check_environment() -> Result<(), CliError> {
-    match std::env::var(stratus_core::clock::NOW_VARIABLE) {
+    let now = stratus_core::clock::NOW_VARIABLE;
+    for variable in [
+        now,
+        stratus_core::config::SECTION_VARIABLE,
+        stratus_core::image::qemu::QEMU_IMG_VARIABLE,
+    ] {
+        if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(variable) {
+            return Err(CliError::Usage(format!(
+                "{variable}: the value is not valid UTF-8"
+            )));
+        }
+    }
+    match std::env::var(now) {
         Ok(value) if stratus_core::clock::parse_rfc3339(&value).is_none() => {
             Err(CliError::Usage(format!(
-                "{}: invalid value '{value}': expected a time such as 2026-01-15T10:20:30Z",
-                stratus_core::clock::NOW_VARIABLE
+                "{now}: invalid value '{}': expected a time such as 2026-01-15T10:20:30Z",
+                escaped_message(&value)
             )))
         }
         _ => Ok(()),
@@ -334,6 +348,23 @@ pub fn escaped_name(path: &Path) -> String {
     out
 }
 
+/// A message as the commands print it on stderr: one line that cannot
+/// move the cursor, retitle or recolour the terminal, or reorder what it
+/// shows, whatever file name, file content or document value it quotes.
+/// Control characters and the bidirectional formatting characters are
+/// escaped as in [`escaped_name`]; a backslash is left as it is, so that
+/// a name already escaped in the message is not escaped twice.
+pub fn escaped_message(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push(c),
+            other => push_escaped(&mut out, other),
+        }
+    }
+    out
+}
+
 fn push_escaped(out: &mut String, c: char) {
     let escape = match c {
         '\\' => "\\\\",
@@ -382,5 +413,19 @@ mod tests {
         assert_eq!(name(b"bad\xffbyte"), "bad\\377byte");
         assert_eq!(name("lmx.\u{202e}gpj".as_bytes()), "lmx.\\u{202E}gpj");
         assert_eq!(name("c1\u{85}".as_bytes()), "c1\\u{0085}");
+    }
+
+    #[test]
+    fn messages_are_one_line_without_terminal_controls() {
+        assert_eq!(
+            escaped_message("a.pem: found 'x\ny\x1b]0;t\x07'"),
+            "a.pem: found 'x\\ny\\033]0;t\\a'"
+        );
+        assert_eq!(
+            escaped_message("tab\there, \u{202e}rtl"),
+            "tab\\there, \\u{202E}rtl"
+        );
+        // A name escaped earlier keeps its single backslashes.
+        assert_eq!(escaped_message("odd\\033name: é"), "odd\\033name: é");
     }
 }

@@ -640,3 +640,152 @@ fn key_sizes() {
         check_signatures(d, &creds, Some(&key));
     }
 }
+
+// ---------------------------------------------------------------------------
+// Key derivations whose parameters ask for too much work.
+
+#[path = "../../../fuzz/common/hostile.rs"]
+mod hostile;
+use hostile::{der, integer, Kdf};
+
+/// One DER element of `data`: (tag, header length, total length).
+fn element(data: &[u8]) -> Option<(u8, usize, usize)> {
+    let tag = *data.first()?;
+    let first = usize::from(*data.get(1)?);
+    let (len, header) = if first < 0x80 {
+        (first, 2)
+    } else {
+        let count = first & 0x7f;
+        let bytes = data.get(2..2 + count)?;
+        (
+            bytes.iter().fold(0, |n, b| (n << 8) | usize::from(*b)),
+            2 + count,
+        )
+    };
+    (header + len <= data.len()).then_some((tag, header, header + len))
+}
+
+/// `data` (a sequence of DER elements) with every INTEGER equal to `from`
+/// replaced by `to`, looking into constructed elements and into OCTET
+/// STRINGs that hold DER; lengths are encoded again. `None` if `data` is
+/// not wholly DER.
+fn replace_integers(data: &[u8], from: u64, to: u64) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        let (tag, header, total) = element(rest)?;
+        let content = &rest[header..total];
+        let rewritten = if tag == 0x02 && content == &integer(from)[2..] {
+            integer(to)
+        } else if tag & 0x20 != 0 || tag == 0x04 {
+            match replace_integers(content, from, to) {
+                Some(inner) => der(tag, &inner),
+                None if tag == 0x04 => rest[..total].to_vec(),
+                None => return None,
+            }
+        } else {
+            rest[..total].to_vec()
+        };
+        out.extend(rewritten);
+        rest = &rest[total..];
+    }
+    Some(out)
+}
+
+/// Runs `load` on another thread: its result, or `None` after a minute.
+fn within_a_minute<T: Send + 'static>(load: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = send.send(load());
+    });
+    receive
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .ok()
+}
+
+/// The pkcs8 crate runs PBKDF2 with any count a key file gives (2^31
+/// iterations: hours) and scrypt with any parameters (N = 2^40 asks for a
+/// petabyte, and the failed allocation aborts the process): both are
+/// refused before any derivation runs, naming the file and the bound.
+#[test]
+fn encrypted_keys_with_costly_derivations_are_refused_before_deriving() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    make_rsa(d, "k", 2048);
+    run(
+        d,
+        "pkcs8 -topk8 -v2 aes-256-cbc -iter 1000 -in k.key -passout pass:pw -outform DER -out pbkdf2.der",
+    );
+    run(
+        d,
+        "pkcs8 -topk8 -scrypt -scrypt_N 16384 -scrypt_r 8 -scrypt_p 1 -in k.key -passout pass:pw -outform DER -out scrypt.der",
+    );
+    let pbkdf2 = std::fs::read(d.join("pbkdf2.der")).unwrap();
+    let scrypt = std::fs::read(d.join("scrypt.der")).unwrap();
+    // The unchanged files load.
+    for file in ["pbkdf2.der", "scrypt.der"] {
+        load_pem(&d.join("k.crt"), &d.join(file), Some("pw")).unwrap();
+    }
+    let cases = [
+        (
+            "iterations.pem",
+            replace_integers(&pbkdf2, 1000, 1 << 31),
+            "iterations",
+        ),
+        (
+            "scrypt-n.pem",
+            replace_integers(&scrypt, 16384, 1 << 40),
+            "scrypt",
+        ),
+        (
+            "scrypt-p.pem",
+            replace_integers(&scrypt, 1, 65535),
+            "scrypt",
+        ),
+    ];
+    for (name, der, what) in cases {
+        let path = d.join(name);
+        std::fs::write(&path, hostile::pem("ENCRYPTED PRIVATE KEY", &der.unwrap())).unwrap();
+        let crt = d.join("k.crt");
+        let outcome = within_a_minute(move || load_pem(&crt, &path, Some("pw")))
+            .unwrap_or_else(|| panic!("{name}: still deriving after a minute"));
+        let err = outcome.unwrap_err();
+        assert!(
+            matches!(err, CredentialError::TooCostly { .. }),
+            "{name}: {err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains(name) && message.contains(what),
+            "{message}"
+        );
+    }
+}
+
+/// p12-keystore bounds each key derivation of a store (10^6 iterations)
+/// but not how many a store holds, and tries every secret bag whatever the
+/// password: a store without a MAC holding a hundred secret bags of 10^6
+/// iterations each took its reader 10^8 iterations, for anyone. The
+/// derivations a store can ask for before the password is known to be
+/// right are counted first, together.
+#[test]
+fn a_store_of_many_costly_bags_is_refused_before_deriving() {
+    let store = |bags, iterations| hostile::store_of_secret_bags(bags, Kdf::Pbkdf2(iterations));
+    let dir = tempfile::tempdir().unwrap();
+    // Two bags of 1,000 iterations: read (and found to hold no key).
+    let small = dir.path().join("small.p12");
+    std::fs::write(&small, store(2, 1000)).unwrap();
+    let err = load_pkcs12(&small, "pw").unwrap_err();
+    assert!(!matches!(err, CredentialError::TooCostly { .. }), "{err:?}");
+
+    let costly = dir.path().join("costly.p12");
+    std::fs::write(&costly, store(100, 1_000_000)).unwrap();
+    let path = costly.clone();
+    let err = within_a_minute(move || load_pkcs12(&path, "any password"))
+        .expect("still deriving after a minute")
+        .unwrap_err();
+    assert!(matches!(err, CredentialError::TooCostly { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("costly.p12"), "{message}");
+    assert!(message.contains("10000000"), "{message}");
+}

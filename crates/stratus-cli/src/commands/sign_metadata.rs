@@ -6,7 +6,9 @@
 //! stdout; with a file it signs in place and keeps the original as
 //! `<file>.orig`, unless `--output` names another file.
 
-use crate::common::{escaped_name, write_output, CliError, Verbosity, EXIT_CODES_HELP};
+use crate::common::{
+    escaped_message, escaped_name, write_output, CliError, Verbosity, EXIT_CODES_HELP,
+};
 use clap::Parser;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -103,7 +105,7 @@ pub fn run(args: SignMetadata) -> Result<i32, CliError> {
     let credentials = load_credentials(&args, &config)?;
     check_key(&credentials, &args)?;
     warn_if_expired(&credentials, &args.verbosity);
-    let email = setting(args.email.clone(), None, config.get("email"));
+    let email = setting(args.email.clone(), None, config.get("email"))?;
     if let [path] = files.as_slice() {
         sign_file(path, &credentials, &args, email.as_deref())?;
         return Ok(0);
@@ -114,8 +116,9 @@ pub fn run(args: SignMetadata) -> Result<i32, CliError> {
     for path in &files {
         if let Err(error) = sign_file(path, &credentials, &args, email.as_deref()) {
             eprintln!(
-                "stratus-sign-metadata: error: {}: {error}",
-                escaped_name(path)
+                "stratus-sign-metadata: error: {}: {}",
+                escaped_name(path),
+                escaped_message(&error.to_string())
             );
             exit = exit.max(error.exit_code());
         }
@@ -173,27 +176,54 @@ fn sign(
 }
 
 /// The first of: the option, the environment variable, the configuration.
-fn setting(option: Option<String>, variable: Option<&str>, config: Option<&str>) -> Option<String> {
+/// A variable that is not UTF-8 is an error, not a value silently passed
+/// over for the next source.
+fn setting(
+    option: Option<String>,
+    variable: Option<&str>,
+    config: Option<&str>,
+) -> Result<Option<String>, CliError> {
+    if let Some(value) = option.filter(|v| !v.is_empty()) {
+        return Ok(Some(value));
+    }
+    if let Some(variable) = variable {
+        match std::env::var(variable) {
+            Ok(value) if !value.is_empty() => return Ok(Some(value)),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(CliError::Usage(format!(
+                    "{variable}: the value is not valid UTF-8"
+                )))
+            }
+            _ => {}
+        }
+    }
+    Ok(config.map(str::to_string))
+}
+
+/// [`setting`] for a file name, which may be any bytes (not only UTF-8)
+/// from the option or the environment.
+fn path_setting(option: Option<&Path>, variable: &str, config: Option<&str>) -> Option<PathBuf> {
     option
-        .filter(|v| !v.is_empty())
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
         .or_else(|| {
-            variable
-                .and_then(|v| std::env::var(v).ok())
+            std::env::var_os(variable)
                 .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
         })
-        .or_else(|| config.map(str::to_string))
+        .or_else(|| config.map(PathBuf::from))
 }
 
 fn load_credentials(args: &SignMetadata, config: &UserConfig) -> Result<Credentials, CliError> {
     let credential = |e| CliError::Core(Error::Credential(e));
-    let pem_cert = setting(
-        args.pem_cert.as_ref().map(|p| p.display().to_string()),
-        Some("STRATUSLAB_PEM_CERTIFICATE"),
+    let pem_cert = path_setting(
+        args.pem_cert.as_deref(),
+        "STRATUSLAB_PEM_CERTIFICATE",
         config.get("pem_certificate"),
     );
-    let pem_key = setting(
-        args.pem_key.as_ref().map(|p| p.display().to_string()),
-        Some("STRATUSLAB_PEM_KEY"),
+    let pem_key = path_setting(
+        args.pem_key.as_deref(),
+        "STRATUSLAB_PEM_KEY",
         config.get("pem_key"),
     );
     let use_pem = args.p12_cert.is_none() && (pem_cert.is_some() || pem_key.is_some());
@@ -203,26 +233,28 @@ fn load_credentials(args: &SignMetadata, config: &UserConfig) -> Result<Credenti
                 "Missing credentials. Please provide both --pem-cert and --pem-key".into(),
             ));
         };
-        let key = PathBuf::from(key);
+        // Read once: the key may be a pipe, which cannot be read twice.
+        let key = credentials::KeyFile::read(&key).map_err(credential)?;
         let mut password = setting(
             args.pem_password.clone(),
             Some("STRATUSLAB_PEM_PASSWORD"),
             None,
-        );
-        if password.is_none() && credentials::needs_password(&key) {
-            password = prompt(&format!("PEM key '{}' password: ", key.display()))?;
+        )?;
+        if password.is_none() && key.needs_password() {
+            password = prompt(&format!(
+                "PEM key '{}' password: ",
+                escaped_name(key.path())
+            ))?;
         }
-        return credentials::load_pem(Path::new(&cert), &key, password.as_deref())
-            .map_err(credential);
+        return credentials::load_pem_key(&cert, &key, password.as_deref()).map_err(credential);
     }
     let default_p12 = std::env::var_os("HOME")
         .map(|home| PathBuf::from(home).join(".globus").join("usercert.p12"));
-    let p12 = setting(
-        args.p12_cert.as_ref().map(|p| p.display().to_string()),
-        Some("STRATUSLAB_P12_CERTIFICATE"),
+    let p12 = path_setting(
+        args.p12_cert.as_deref(),
+        "STRATUSLAB_P12_CERTIFICATE",
         config.get("p12_certificate"),
     )
-    .map(PathBuf::from)
     .or(default_p12)
     .ok_or_else(|| {
         CliError::Usage("Missing credentials. Please provide --p12-cert/--p12-password".into())
@@ -231,12 +263,13 @@ fn load_credentials(args: &SignMetadata, config: &UserConfig) -> Result<Credenti
         args.p12_password.clone(),
         Some("STRATUSLAB_P12_PASSWORD"),
         config.get("p12_password"),
-    ) {
+    )? {
         Some(password) => password,
-        None if p12.is_file() => {
-            prompt(&format!("PKCS12 (P12) cert '{}' password: ", p12.display()))?
-                .unwrap_or_default()
-        }
+        None if p12.is_file() => prompt(&format!(
+            "PKCS12 (P12) cert '{}' password: ",
+            escaped_name(&p12)
+        ))?
+        .unwrap_or_default(),
         None => String::new(),
     };
     credentials::load_pkcs12(&p12, &password).map_err(credential)

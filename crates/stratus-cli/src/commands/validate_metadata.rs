@@ -8,7 +8,9 @@
 //! highest of the documents' codes: 1 invalid, 3 bad signature, 4
 //! untrusted signer, 255 unreadable.
 
-use crate::common::{escaped_name, CliError, TrustArgs, Verbosity, EXIT_CODES_HELP};
+use crate::common::{
+    escaped_message, escaped_name, CliError, TrustArgs, Verbosity, EXIT_CODES_HELP,
+};
 use clap::Parser;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -155,12 +157,15 @@ fn report(out: &mut impl Write, file: &Path, outcome: &Outcome, json: bool) -> s
         Outcome::Valid(_) => writeln!(out, "Valid: {name}"),
         Outcome::Invalid(reason) => {
             out.flush()?;
-            eprintln!("Invalid: {name}\n{reason}");
+            eprintln!("Invalid: {name}\n{}", escaped_message(&reason.message));
             Ok(())
         }
         Outcome::Unreadable(error) => {
             out.flush()?;
-            eprintln!("Cannot read {name}: {}", describe_read_error(error));
+            eprintln!(
+                "Cannot read {name}: {}",
+                escaped_message(&describe_read_error(error))
+            );
             Ok(())
         }
     }

@@ -7,8 +7,10 @@
 //! qemu's probes use.
 
 use crate::error::{Error, Result};
+use std::io::Read;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The environment variable naming the `qemu-img` program to run (default:
 /// `qemu-img` from `PATH`).
@@ -16,6 +18,16 @@ pub const QEMU_IMG_VARIABLE: &str = "STRATUS_QEMU_IMG";
 
 /// How many bytes of a decompressed image [`format_from_header`] needs.
 pub const HEADER_BYTES: usize = 512;
+
+/// The longest `qemu-img info` may take (it reads an image's headers, in
+/// milliseconds): 30 seconds, then it is killed. An image can make it
+/// wait, as a VMDK descriptor naming a FIFO or a slow network file as an
+/// extent does.
+pub const QEMU_IMG_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The most output of `qemu-img info` read: 16 MiB (a few hundred bytes
+/// usually; a qcow2 image's snapshot table may make it larger).
+pub const MAX_QEMU_IMG_OUTPUT: u64 = 16 * 1024 * 1024;
 
 fn qemu_img_program() -> String {
     std::env::var(QEMU_IMG_VARIABLE).unwrap_or_else(|_| "qemu-img".to_string())
@@ -27,23 +39,14 @@ pub fn detect_format(path: &Path) -> Result<String> {
     let program = qemu_img_program();
     // The real file: `/dev/stdin` would mean the child's own stdin.
     let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let output = Command::new(&program)
+    let mut command = Command::new(&program);
+    command
         .arg("info")
         .arg("--output=json")
         // Read an image another process holds (a running VM) without its lock.
         .arg("-U")
-        .arg(as_plain_file(&real))
-        .output()
-        .map_err(|e| Error::Tool {
-            tool: "qemu-img",
-            message: if e.kind() == std::io::ErrorKind::NotFound {
-                format!(
-                    "'{program}' was not found; install qemu-img (Debian/Ubuntu: qemu-utils, RPM: qemu-img) or give the format with --format"
-                )
-            } else {
-                format!("could not run '{program}': {e}")
-            },
-        })?;
+        .arg(as_plain_file(&real));
+    let output = run_bounded(command, path)?;
     if !output.status.success() {
         return Err(Error::Tool {
             tool: "qemu-img",
@@ -63,6 +66,131 @@ pub fn detect_format(path: &Path) -> Result<String> {
             "no \"format\" in the output of 'qemu-img info' for {}",
             path.display()
         ),
+    })
+}
+
+/// One output of a child, read on a thread up to one byte over
+/// [`MAX_QEMU_IMG_OUTPUT`].
+struct Pipe {
+    reader: Option<std::thread::JoinHandle<Vec<u8>>>,
+    data: Option<Vec<u8>>,
+}
+
+impl Pipe {
+    fn read(pipe: Option<impl Read + Send + 'static>) -> Pipe {
+        let reader = pipe.map(|pipe| {
+            std::thread::spawn(move || {
+                let mut data = Vec::new();
+                let _ = pipe.take(MAX_QEMU_IMG_OUTPUT + 1).read_to_end(&mut data);
+                data
+            })
+        });
+        Pipe { reader, data: None }
+    }
+
+    /// Whether the reader has stopped with more than the limit (an early
+    /// end of the output is not a fault: the child is still waited for).
+    fn over_limit(&mut self) -> bool {
+        if self.reader.as_ref().is_some_and(|r| r.is_finished()) {
+            self.data = self.reader.take().and_then(|r| r.join().ok());
+        }
+        self.data
+            .as_ref()
+            .is_some_and(|d| d.len() as u64 > MAX_QEMU_IMG_OUTPUT)
+    }
+
+    /// Whether the output has ended (or was never read).
+    fn ended(&self) -> bool {
+        self.reader.as_ref().is_none_or(|r| r.is_finished())
+    }
+
+    /// Everything read, once the output has ended.
+    fn finish(mut self) -> Vec<u8> {
+        match self.reader.take() {
+            Some(reader) => reader.join().unwrap_or_default(),
+            None => self.data.unwrap_or_default(),
+        }
+    }
+}
+
+/// What `qemu-img info` said.
+struct Output {
+    status: std::process::ExitStatus,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+/// Runs qemu-img with its output read up to [`MAX_QEMU_IMG_OUTPUT`] and
+/// its time bounded by [`QEMU_IMG_TIMEOUT`]; a qemu-img over either is
+/// killed, and the error names the image and the bound.
+fn run_bounded(mut command: Command, image: &Path) -> Result<Output> {
+    let program = qemu_img_program();
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::Tool {
+            tool: "qemu-img",
+            message: if e.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "'{program}' was not found; install qemu-img (Debian/Ubuntu: qemu-utils, RPM: qemu-img) or give the format with --format"
+                )
+            } else {
+                format!("could not run '{program}': {e}")
+            },
+        })?;
+    let failure = |message: String| Error::Tool {
+        tool: "qemu-img",
+        message: format!(
+            "{message} for {}; give the format with --format",
+            image.display()
+        ),
+    };
+    let too_much = || {
+        failure(format!(
+            "'{program} info' wrote more than the {MAX_QEMU_IMG_OUTPUT} bytes read of it"
+        ))
+    };
+    let mut stdout = Pipe::read(child.stdout.take());
+    let mut stderr = Pipe::read(child.stderr.take());
+    let deadline = Instant::now() + QEMU_IMG_TIMEOUT;
+    // Until qemu-img has exited and both its outputs have ended (a child
+    // of its own could hold them open).
+    let mut exited = None;
+    let status = loop {
+        let over = stdout.over_limit() || stderr.over_limit();
+        if over || Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(if over {
+                too_much()
+            } else {
+                failure(format!(
+                    "'{program} info' did not finish within {} seconds",
+                    QEMU_IMG_TIMEOUT.as_secs()
+                ))
+            });
+        }
+        if exited.is_none() {
+            exited = child.try_wait().map_err(|e| failure(e.to_string()))?;
+        }
+        if let Some(status) = exited.filter(|_| stdout.ended() && stderr.ended()) {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let (stdout, stderr) = (stdout.finish(), stderr.finish());
+    if [&stdout, &stderr]
+        .iter()
+        .any(|data| data.len() as u64 > MAX_QEMU_IMG_OUTPUT)
+    {
+        return Err(too_much());
+    }
+    Ok(Output {
+        status,
+        stdout,
+        stderr,
     })
 }
 

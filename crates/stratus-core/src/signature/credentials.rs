@@ -169,6 +169,15 @@ pub enum CredentialError {
         /// The scheme.
         what: String,
     },
+    /// The file's key derivations (iteration counts, scrypt parameters)
+    /// would cost more than [`crate::signature::pbe::MAX_ITERATIONS`] or
+    /// [`crate::signature::pbe::MAX_SCRYPT_BYTES`] allow.
+    TooCostly {
+        /// The file.
+        path: PathBuf,
+        /// What it asks for.
+        detail: String,
+    },
     /// The private key does not belong to the leaf certificate.
     KeyMismatch {
         /// The file holding the certificate.
@@ -253,6 +262,9 @@ impl fmt::Display for CredentialError {
             ),
             CredentialError::UnsupportedEncryption { path, what } => {
                 write!(f, "{}: unsupported encryption: {what}", path.display())
+            }
+            CredentialError::TooCostly { path, detail } => {
+                write!(f, "{}: refused: {detail}", path.display())
             }
             CredentialError::KeyMismatch {
                 cert_path,
@@ -485,8 +497,16 @@ impl Credentials {
 /// its certificate is found by the `localKeyId` attribute, or else by public
 /// key. The chain follows issuer names among the store's certificates.
 pub fn load_pkcs12(path: &Path, password: &str) -> Result<Credentials, CredentialError> {
-    let data = read_file(path, FileRole::Certificate)?;
-    let has_mac = pfx_has_mac(&data).ok_or_else(|| CredentialError::BadPkcs12 {
+    pkcs12_from_bytes(&read_file(path, FileRole::Certificate)?, password, path)
+}
+
+/// [`load_pkcs12`] of a store already read from `path` (named in errors).
+pub fn pkcs12_from_bytes(
+    data: &[u8],
+    password: &str,
+    path: &Path,
+) -> Result<Credentials, CredentialError> {
+    let (has_mac, mac_iterations) = pfx_shape(data).ok_or_else(|| CredentialError::BadPkcs12 {
         path: path.to_path_buf(),
         detail: if data.starts_with(b"-----BEGIN") {
             "this is a PEM file, not a PKCS#12 store".to_string()
@@ -494,8 +514,9 @@ pub fn load_pkcs12(path: &Path, password: &str) -> Result<Credentials, Credentia
             "not a PKCS#12 (PFX) structure".to_string()
         },
     })?;
+    check_pkcs12_cost(data, mac_iterations, path)?;
     let archive =
-        Pkcs12Archive::from_pkcs12(&data, password).map_err(|e| pkcs12_error(path, has_mac, e))?;
+        Pkcs12Archive::from_pkcs12(data, password).map_err(|e| pkcs12_error(path, has_mac, e))?;
     if archive.keys.is_empty() {
         return Err(CredentialError::NoPrivateKey {
             path: path.to_path_buf(),
@@ -507,9 +528,12 @@ pub fn load_pkcs12(path: &Path, password: &str) -> Result<Credentials, Credentia
         });
     }
     let certs: Vec<&[u8]> = archive.certs.iter().map(|c| c.cert.as_der()).collect();
-    for der in &certs {
-        parse_certificate(der, path)?;
-    }
+    // Each certificate's RSA key, read once: a store may hold many keys
+    // and many certificates.
+    let public_keys = certs
+        .iter()
+        .map(|der| rsa_public_key(der, path))
+        .collect::<Result<Vec<_>, _>>()?;
 
     // The first key with a certificate: by localKeyId, else by public key.
     let mut first_error = None;
@@ -529,24 +553,16 @@ pub fn load_pkcs12(path: &Path, password: &str) -> Result<Credentials, Credentia
                 continue;
             }
         };
+        let matches = |i: usize| key.matches(public_keys[i].as_ref());
         let leaf = match by_id {
-            Some(i) if key_matches(&key, certs[i], path)? => Some(i),
+            Some(i) if matches(i) => Some(i),
             Some(_) => {
                 return Err(CredentialError::KeyMismatch {
                     cert_path: path.to_path_buf(),
                     key_path: path.to_path_buf(),
                 })
             }
-            None => {
-                let mut found = None;
-                for (i, der) in certs.iter().enumerate() {
-                    if key_matches(&key, der, path)? {
-                        found = Some(i);
-                        break;
-                    }
-                }
-                found
-            }
+            None => (0..certs.len()).find(|&i| matches(i)),
         };
         if let Some(leaf) = leaf {
             let chain = build_chain(&certs, leaf)
@@ -572,36 +588,96 @@ pub fn load_pem(
     key_path: &Path,
     password: Option<&str>,
 ) -> Result<Credentials, CredentialError> {
+    load_pem_key(cert_path, &KeyFile::read(key_path)?, password)
+}
+
+/// [`load_pem`] with a key file already read (see [`KeyFile`]).
+pub fn load_pem_key(
+    cert_path: &Path,
+    key_file: &KeyFile,
+    password: Option<&str>,
+) -> Result<Credentials, CredentialError> {
     let cert_data = read_file(cert_path, FileRole::Certificate)?;
     let chain = read_certificates(&cert_data, cert_path)?;
-    let key_data = read_file(key_path, FileRole::PrivateKey)?;
-    let key = read_private_key(&key_data, key_path, password)?;
+    let key = key_file.private_key(password)?;
     if !key_matches(&key, &chain[0], cert_path)? {
         return Err(CredentialError::KeyMismatch {
             cert_path: cert_path.to_path_buf(),
-            key_path: key_path.to_path_buf(),
+            key_path: key_file.path.clone(),
         });
     }
     Ok(Credentials { chain, key })
 }
 
-/// Whether the key file is encrypted, so that the command asks for a
-/// password only when one is needed. A file that cannot be read or parsed
-/// gives `false`; [`load_pem`] then reports the problem.
-pub fn needs_password(key_path: &Path) -> bool {
-    let Ok(data) = read_file(key_path, FileRole::PrivateKey) else {
-        return false;
-    };
-    if !contains(&data, b"-----BEGIN") {
-        return crate::signature::pbe::encryption_algorithm(&data).is_some();
+/// A private key file, read once: a command asks whether it needs a
+/// password and then loads it from the same bytes, so that a key given as
+/// a pipe (`--pem-key <(gpg -d key.pem)`) is not read twice (the second
+/// open of a FIFO would wait forever for another writer).
+#[derive(Clone)]
+pub struct KeyFile {
+    path: PathBuf,
+    data: Vec<u8>,
+}
+
+impl fmt::Debug for KeyFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyFile")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
-    let Ok(blocks) = pem::parse_many(&data) else {
-        return false;
-    };
-    blocks
-        .iter()
-        .find(|b| is_key_tag(b.tag()))
-        .is_some_and(|b| b.tag() == "ENCRYPTED PRIVATE KEY" || is_legacy_encrypted(b))
+}
+
+impl KeyFile {
+    /// Read the key file at `path` (at most [`MAX_CREDENTIAL_BYTES`]).
+    pub fn read(path: &Path) -> Result<KeyFile, CredentialError> {
+        Ok(KeyFile::from_bytes(
+            path,
+            read_file(path, FileRole::PrivateKey)?,
+        ))
+    }
+
+    /// A key file already read from `path` (named in errors).
+    pub fn from_bytes(path: &Path, data: Vec<u8>) -> KeyFile {
+        KeyFile {
+            path: path.to_path_buf(),
+            data,
+        }
+    }
+
+    /// The private key, decrypted with `password` when it is encrypted.
+    pub fn private_key(&self, password: Option<&str>) -> Result<SigningKey, CredentialError> {
+        read_private_key(&self.data, &self.path, password)
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the key is encrypted, so that the command asks for a
+    /// password only when one is needed. A file that cannot be parsed
+    /// gives `false`; loading it then reports the problem.
+    pub fn needs_password(&self) -> bool {
+        let data = &self.data;
+        if !contains(data, b"-----BEGIN") {
+            return crate::signature::pbe::encryption_algorithm(data).is_some();
+        }
+        let Ok(blocks) = pem::parse_many(data) else {
+            return false;
+        };
+        blocks
+            .iter()
+            .find(|b| is_key_tag(b.tag()))
+            .is_some_and(|b| b.tag() == "ENCRYPTED PRIVATE KEY" || is_legacy_encrypted(b))
+    }
+}
+
+/// Whether the key file is encrypted (see [`KeyFile::needs_password`]). A
+/// file that cannot be read gives `false`; [`load_pem`] then reports the
+/// problem. This reads the file: a command that loads it next should read
+/// it once with [`KeyFile::read`].
+pub fn needs_password(key_path: &Path) -> bool {
+    KeyFile::read(key_path).is_ok_and(|file| file.needs_password())
 }
 
 // ---------------------------------------------------------------------------
@@ -645,14 +721,17 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 // PKCS#12
 
 /// Whether the data is a PFX (SEQUENCE { INTEGER, SEQUENCE, ... }) and, if
-/// so, whether it carries a MAC (a third element). `None` if not a PFX.
-fn pfx_has_mac(data: &[u8]) -> Option<bool> {
+/// so, whether it carries a MAC (a third element) and the MAC's iteration
+/// count (`MacData ::= SEQUENCE { mac, macSalt, iterations DEFAULT 1 }`;
+/// `u64::MAX` when too large to read). `None` if not a PFX.
+fn pfx_shape(data: &[u8]) -> Option<(bool, u64)> {
     let (_, pfx) = Any::from_ber(data).ok()?;
     if pfx.tag() != Tag::Sequence {
         return None;
     }
     let mut rest = pfx.data;
     let mut count = 0;
+    let mut mac_iterations = 0;
     while !rest.is_empty() {
         let (next, item) = Any::from_ber(rest).ok()?;
         let expected = match count {
@@ -663,10 +742,50 @@ fn pfx_has_mac(data: &[u8]) -> Option<bool> {
         if expected.is_some_and(|t| t != item.tag()) {
             return None;
         }
+        if count == 2 {
+            mac_iterations = mac_iteration_count(item.data);
+        }
         rest = next;
         count += 1;
     }
-    (count >= 2).then_some(count >= 3)
+    (count >= 2).then_some((count >= 3, mac_iterations))
+}
+
+/// The iteration count of a MacData's content: its third field, 1 when
+/// absent, `u64::MAX` when it cannot be read as a count.
+fn mac_iteration_count(mut fields: &[u8]) -> u64 {
+    for _ in 0..2 {
+        match Any::from_ber(fields) {
+            Ok((next, _)) => fields = next,
+            Err(_) => return 1,
+        }
+    }
+    match Any::from_ber(fields) {
+        Ok((_, count)) if count.tag() == Tag::Integer => count.as_u64().unwrap_or(u64::MAX),
+        _ => 1,
+    }
+}
+
+/// The key derivations a store asks its reader to run, before any runs:
+/// the MAC's, and every one visible without the password (the
+/// encryption of each content, each shrouded key bag and secret bag of the
+/// unencrypted contents), together within [`crate::signature::pbe::Budget`].
+/// p12-keystore bounds each derivation (10^6 iterations) but not how many
+/// a store holds, and it tries every secret bag whatever the password: a
+/// 1 MiB store without a MAC could hold thousands. Bags inside an
+/// encrypted content are reached only with the right password.
+fn check_pkcs12_cost(data: &[u8], mac_iterations: u64, path: &Path) -> Result<(), CredentialError> {
+    let mut budget = crate::signature::pbe::Budget::default();
+    budget
+        .charge_iterations(mac_iterations)
+        .and_then(|()| budget.charge_der(data))
+        .map_err(|e| match e {
+            crate::signature::pbe::PbeError::TooCostly(detail) => too_costly(path, detail),
+            other => CredentialError::BadPkcs12 {
+                path: path.to_path_buf(),
+                detail: format!("{other:?}"),
+            },
+        })
 }
 
 fn pkcs12_error(path: &Path, has_mac: bool, e: P12Error) -> CredentialError {
@@ -699,25 +818,53 @@ fn pkcs12_error(path: &Path, has_mac: bool, e: P12Error) -> CredentialError {
 /// the (first unused) one whose subject is the previous one's issuer;
 /// stops at a self-issued certificate.
 fn build_chain(certs: &[&[u8]], leaf: usize) -> Vec<usize> {
-    let names = |der: &[u8]| -> Option<(Vec<u8>, Vec<u8>)> {
-        let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-        Some((
-            cert.subject().as_raw().to_vec(),
-            cert.issuer().as_raw().to_vec(),
-        ))
-    };
-    let parsed: Vec<Option<(Vec<u8>, Vec<u8>)>> = certs.iter().map(|d| names(d)).collect();
+    let names: Vec<Option<(Vec<u8>, Vec<u8>)>> = certs
+        .iter()
+        .map(|der| {
+            let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+            Some((
+                cert.subject().as_raw().to_vec(),
+                cert.issuer().as_raw().to_vec(),
+            ))
+        })
+        .collect();
+    chain_by_names(&names, leaf)
+}
+
+/// [`build_chain`] over each certificate's (subject, issuer) DER, `None`
+/// for one that cannot be parsed. Certificates are indexed by subject, so
+/// the cost is linear in their number (a store may hold thousands).
+fn chain_by_names(names: &[Option<(Vec<u8>, Vec<u8>)>], leaf: usize) -> Vec<usize> {
+    // The certificates of each subject in store order, and how many of
+    // them at the front are known to be used (each is passed over once).
+    let mut by_subject: std::collections::HashMap<&[u8], (Vec<usize>, usize)> =
+        std::collections::HashMap::new();
+    for (i, (subject, _)) in names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| n.as_ref().map(|n| (i, n)))
+    {
+        by_subject.entry(subject.as_slice()).or_default().0.push(i);
+    }
+    let mut used = vec![false; names.len()];
+    used[leaf] = true;
     let mut chain = vec![leaf];
     let mut current = leaf;
-    while let Some((subject, issuer)) = &parsed[current] {
+    while let Some((subject, issuer)) = &names[current] {
         if subject == issuer {
             break;
         }
-        let next = parsed.iter().enumerate().position(|(i, names)| {
-            !chain.contains(&i) && names.as_ref().is_some_and(|(s, _)| s == issuer)
-        });
+        let next = by_subject
+            .get_mut(issuer.as_slice())
+            .and_then(|(list, skipped)| {
+                while list.get(*skipped).is_some_and(|&i| used[i]) {
+                    *skipped += 1;
+                }
+                list.get(*skipped).copied()
+            });
         match next {
             Some(i) => {
+                used[i] = true;
                 chain.push(i);
                 current = i;
             }
@@ -740,6 +887,16 @@ fn parse_certificate<'a>(
             path: path.to_path_buf(),
             detail: e.to_string(),
         })
+}
+
+/// All certificates of a certificate file read from `path` (named in
+/// errors): each of a PEM file in order, or the single one of a DER file;
+/// each must parse as X.509.
+pub fn certificates_from_bytes(
+    data: &[u8],
+    path: &Path,
+) -> Result<Vec<CertificateDer<'static>>, CredentialError> {
+    read_certificates(data, path)
 }
 
 /// All certificates of a PEM file in order, or the single certificate of a
@@ -812,6 +969,14 @@ fn strip_blocks_with_headers(data: &[u8]) -> Vec<u8> {
 
 /// Whether the key's public part is the certificate's public key.
 fn key_matches(key: &SigningKey, cert_der: &[u8], path: &Path) -> Result<bool, CredentialError> {
+    Ok(key.matches(rsa_public_key(cert_der, path)?.as_ref()))
+}
+
+/// An RSA public key: modulus and exponent without leading zeros.
+type RsaPublic = (Vec<u8>, Vec<u8>);
+
+/// The certificate's RSA public key, `None` for a key of another kind.
+fn rsa_public_key(cert_der: &[u8], path: &Path) -> Result<Option<RsaPublic>, CredentialError> {
     let cert = parse_certificate(cert_der, path)?;
     let parsed = cert
         .public_key()
@@ -821,12 +986,21 @@ fn key_matches(key: &SigningKey, cert_der: &[u8], path: &Path) -> Result<bool, C
             detail: format!("public key: {e}"),
         })?;
     Ok(match parsed {
-        PublicKey::RSA(rsa) => {
-            strip_zeros(rsa.modulus) == key.modulus.as_slice()
-                && strip_zeros(rsa.exponent) == key.exponent.as_slice()
-        }
-        _ => false,
+        PublicKey::RSA(rsa) => Some((
+            strip_zeros(rsa.modulus).to_vec(),
+            strip_zeros(rsa.exponent).to_vec(),
+        )),
+        _ => None,
     })
+}
+
+impl SigningKey {
+    /// Whether `public` is this key's public part.
+    fn matches(&self, public: Option<&RsaPublic>) -> bool {
+        public.is_some_and(|(modulus, exponent)| {
+            *modulus == self.modulus && *exponent == self.exponent
+        })
+    }
 }
 
 fn strip_zeros(bytes: &[u8]) -> &[u8] {
@@ -958,13 +1132,32 @@ fn wrong_key_password(path: &Path) -> CredentialError {
 /// How to turn an undecryptable PKCS#8 key into one we read.
 const RE_ENCRYPT: &str = "re-encrypt it with: openssl pkcs8 -topk8 -v2 aes-256-cbc";
 
+fn too_costly(path: &Path, detail: String) -> CredentialError {
+    CredentialError::TooCostly {
+        path: path.to_path_buf(),
+        detail,
+    }
+}
+
 /// Decrypts an `EncryptedPrivateKeyInfo`: PKCS#8 with PBES2, or one of the
-/// older schemes of [`crate::signature::pbe`].
+/// older schemes of [`crate::signature::pbe`]. Its key derivation is checked against
+/// the bounds of [`crate::signature::pbe::Budget`] first: the pkcs8 crate runs PBKDF2
+/// with any count up to 2^32 (hours) and scrypt with any parameters (an
+/// allocation of petabytes aborts the process).
 fn decrypt_pkcs8(
     der: &[u8],
     path: &Path,
     password: Option<&str>,
 ) -> Result<SigningKey, CredentialError> {
+    crate::signature::pbe::Budget::default()
+        .charge_der(der)
+        .map_err(|e| match e {
+            crate::signature::pbe::PbeError::TooCostly(detail) => too_costly(path, detail),
+            other => CredentialError::BadKey {
+                path: path.to_path_buf(),
+                detail: format!("{other:?}"),
+            },
+        })?;
     if let Some(oid) = crate::signature::pbe::encryption_algorithm(der)
         .filter(|oid| crate::signature::pbe::handles(oid))
     {
@@ -1038,6 +1231,7 @@ fn decrypt_older_pkcs8(
             path: path.to_path_buf(),
             detail: format!("{oid}: bad {what}"),
         },
+        crate::signature::pbe::PbeError::TooCostly(detail) => too_costly(path, detail),
     })?;
     SigningKey::from_pkcs8(&plain, path).map_err(|e| match e {
         CredentialError::BadKey { .. } => wrong_key_password(path),
@@ -1252,5 +1446,35 @@ mod tests {
         let info = pkcs8::PrivateKeyInfoRef::try_from(der.as_slice()).unwrap();
         assert_eq!(info.algorithm.oid.to_string(), RSA_ENCRYPTION_OID);
         assert_eq!(info.private_key.as_bytes(), inner.as_slice());
+    }
+
+    /// A chain is followed by subject, in store order, each certificate
+    /// used once; the cost is linear in the number of certificates (each
+    /// step scanned every certificate, checking each against the chain so
+    /// far: cubic, hours for a store of 20,000 names).
+    #[test]
+    fn chains_follow_issuer_names_in_linear_time() {
+        let name = |n: usize| format!("CA {n}").into_bytes();
+        let count = 20_000;
+        // Certificate i is issued by i + 1, stored in reverse; the last is
+        // self-issued.
+        let mut names: Vec<Option<(Vec<u8>, Vec<u8>)>> = (0..count)
+            .rev()
+            .map(|i| Some((name(i), name((i + 1).min(count - 1)))))
+            .collect();
+        let leaf = count - 1;
+        let chain = chain_by_names(&names, leaf);
+        assert_eq!(chain.len(), count);
+        assert!(chain.iter().rev().copied().eq(0..count));
+        // Two certificates with one subject: the first in store order; a
+        // loop of names ends when every candidate is used.
+        names = vec![
+            Some((name(0), name(1))),
+            Some((name(1), name(0))),
+            Some((name(1), name(2))),
+            None,
+        ];
+        assert_eq!(chain_by_names(&names, 0), vec![0, 1]);
+        assert_eq!(chain_by_names(&names, 3), vec![3]);
     }
 }

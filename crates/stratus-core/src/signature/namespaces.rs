@@ -28,11 +28,22 @@
 //! spell the e-mail keyword `emailAddress`, `Email` or `E`, and the user id
 //! `UID` or `USERID`.
 //!
+//! The files come with a CA bundle, and a small one can hold much work:
+//! a pattern is a regular expression whose automaton may grow far beyond
+//! its text (`.{1000}` takes a megabyte). So a file holds at most
+//! [`MAX_RULES_PER_FILE`] statements, a pattern compiles to at most
+//! [`MAX_PATTERN_BYTES`], and all the patterns loaded take at most
+//! [`MAX_PATTERN_MEMORY`]; matching is linear in the subject's length (the
+//! regex crate's engines do not backtrack exponentially).
+//!
 //! Which CA's policy applies to a certificate is decided by the caller
 //! ([`crate::signature::trust`]): the issuer's, or when the issuer has none, that of
 //! the nearest CA above it that has one.
 
-use regex::{Regex, RegexBuilder};
+use regex_automata::meta::Regex;
+use regex_automata::nfa::thompson::WhichCaptures;
+use regex_automata::util::syntax;
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -62,22 +73,31 @@ struct PolicyFile {
     source: PathBuf,
 }
 
-/// The policy files of one CA.
-#[derive(Debug)]
-struct CaPolicies {
-    /// The CA's subject, normalized ([`normalize_dn`]).
-    ca: String,
-    files: Vec<PolicyFile>,
-}
-
 /// The namespace policies of the CA directories given.
 #[derive(Debug, Default)]
 pub struct Namespaces {
-    cas: Vec<CaPolicies>,
+    /// The memory the compiled patterns take, with one search cache each
+    /// (see [`MAX_PATTERN_MEMORY`]).
+    memory: usize,
+    /// The policy files of each CA, by its subject normalized
+    /// ([`normalize_dn`]): looking a CA up costs the same however many
+    /// CAs a trust directory has.
+    cas: HashMap<String, Vec<PolicyFile>>,
 }
 
 /// The most statements (or subject patterns) one policy file may hold.
 pub const MAX_RULES_PER_FILE: usize = 10_000;
+
+/// The most memory one compiled pattern may take (its automaton): 256
+/// KiB. The patterns of grid CAs (`/C=CH/O=CERN/.*`) take a few KiB, but
+/// a counted repetition of a few bytes (`.{1000}`) compiles to a megabyte.
+pub const MAX_PATTERN_BYTES: usize = 256 * 1024;
+
+/// The most memory the compiled patterns of every policy loaded may take
+/// together, with the search cache of each: 64 MiB. (An IGTF bundle's
+/// take a few MiB; without this bound a policy file of 80 KB took 2 GiB
+/// and minutes to load.)
+pub const MAX_PATTERN_MEMORY: usize = 64 * 1024 * 1024;
 
 /// A certificate whose subject its issuer may not certify.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,8 +154,7 @@ impl Namespaces {
 
     /// Whether the CA named `ca` (slash form) has a policy.
     pub fn has_policy(&self, ca: &str) -> bool {
-        let key = normalize_dn(ca);
-        self.cas.iter().any(|c| c.ca == key)
+        self.cas.contains_key(&normalize_dn(ca))
     }
 
     /// Adds the `.namespaces` file of the CA whose subject is `ca`: its
@@ -157,7 +176,7 @@ impl Namespaces {
             if about_ca {
                 rules.push(Rule {
                     permit: statement.permit,
-                    pattern: compile(&statement.pattern, statement.line)?,
+                    pattern: self.compile(&statement.pattern, statement.line)?,
                     text: statement.pattern.clone(),
                 });
             }
@@ -181,7 +200,7 @@ impl Namespaces {
             for glob in &block.subjects {
                 rules.push(Rule {
                     permit: true,
-                    pattern: compile(&glob_to_regex(glob), block.line)?,
+                    pattern: self.compile(&glob_to_regex(glob), block.line)?,
                     text: glob.clone(),
                 });
             }
@@ -209,31 +228,22 @@ impl Namespaces {
             rules,
             source: source.to_path_buf(),
         };
-        let key = normalize_dn(ca);
-        match self.cas.iter_mut().find(|c| c.ca == key) {
-            Some(existing) => existing.files.push(file),
-            None => self.cas.push(CaPolicies {
-                ca: key,
-                files: vec![file],
-            }),
-        }
+        self.cas.entry(normalize_dn(ca)).or_default().push(file);
         Ok(())
     }
 
     /// Whether the policy of the CA `ca` allows `subject` (both in slash
     /// form); a CA without a policy allows anything.
     pub fn check(&self, ca: &str, subject: &str) -> Result<(), Violation> {
-        let key = normalize_dn(ca);
-        let Some(policies) = self.cas.iter().find(|c| c.ca == key) else {
+        let Some(files) = self.cas.get(&normalize_dn(ca)) else {
             return Ok(());
         };
         // Per trust directory: its .namespaces files if it has any for this
         // CA, else its .signing_policy files. Every directory must permit.
         let directory = |file: &PolicyFile| file.source.parent().map(Path::to_path_buf);
         let mut chosen: Vec<&PolicyFile> = Vec::new();
-        for file in &policies.files {
-            let has_namespaces = policies
-                .files
+        for file in files {
+            let has_namespaces = files
                 .iter()
                 .any(|f| f.format == Format::EuGridPma && directory(f) == directory(file));
             if file.format == Format::EuGridPma || !has_namespaces {
@@ -308,22 +318,50 @@ fn normalize_dn(dn: &str) -> String {
     out
 }
 
-/// A pattern matching the whole subject, ignoring ASCII case. The pattern
-/// must be a regular expression on its own, so that one like `a)|(b`
-/// cannot escape the anchors put around it.
-fn compile(pattern: &str, line: usize) -> Result<Regex, PolicySyntaxError> {
-    let build = |text: &str| {
-        RegexBuilder::new(text)
-            .case_insensitive(true)
-            .size_limit(1 << 20)
-            .build()
-            .map_err(|e| PolicySyntaxError {
+/// The syntax of patterns: ignoring case (Unicode simple case folding,
+/// which folds ASCII as grid middleware does).
+fn pattern_syntax() -> syntax::Config {
+    syntax::Config::new().case_insensitive(true)
+}
+
+impl Namespaces {
+    /// A pattern matching the whole subject, ignoring case. The pattern
+    /// must be a regular expression on its own, so that one like `a)|(b`
+    /// cannot escape the anchors put around it. Its automaton may take at
+    /// most [`MAX_PATTERN_BYTES`], and all patterns loaded, with a search
+    /// cache each, [`MAX_PATTERN_MEMORY`].
+    fn compile(&mut self, pattern: &str, line: usize) -> Result<Regex, PolicySyntaxError> {
+        let bad = |e: &dyn fmt::Display| PolicySyntaxError {
+            line,
+            message: format!("bad pattern \"{pattern}\": {e}"),
+        };
+        syntax::parse_with(pattern, &pattern_syntax()).map_err(|e| bad(&e))?;
+        let config = Regex::config()
+            .nfa_size_limit(Some(MAX_PATTERN_BYTES))
+            .onepass_size_limit(Some(MAX_PATTERN_BYTES))
+            .hybrid_cache_capacity(MAX_PATTERN_BYTES)
+            .which_captures(WhichCaptures::None);
+        let regex = Regex::builder()
+            .syntax(pattern_syntax())
+            .configure(config)
+            .build(&format!("^(?:{pattern})$"))
+            .map_err(|e| match e.size_limit() {
+                Some(_) => bad(&format!(
+                    "it compiles to more than the {MAX_PATTERN_BYTES} bytes a pattern may take"
+                )),
+                None => bad(&e),
+            })?;
+        self.memory += regex.memory_usage() + regex.create_cache().memory_usage();
+        if self.memory > MAX_PATTERN_MEMORY {
+            return Err(PolicySyntaxError {
                 line,
-                message: format!("bad pattern \"{pattern}\": {e}"),
-            })
-    };
-    build(pattern)?;
-    build(&format!("^(?:{pattern})$"))
+                message: format!(
+                    "the patterns of the namespace policies take more than the {MAX_PATTERN_MEMORY} bytes of memory they may take in all"
+                ),
+            });
+        }
+        Ok(regex)
+    }
 }
 
 /// A Globus glob as a regular expression: `*` any text, `?` one character.
@@ -333,10 +371,21 @@ fn glob_to_regex(glob: &str) -> String {
         match c {
             '*' => out.push_str(".*"),
             '?' => out.push('.'),
-            other => out.push_str(&regex::escape(other.encode_utf8(&mut [0; 4]))),
+            other => out.push_str(&literal(other)),
         }
     }
     out
+}
+
+/// A character as a regular expression matching only it: ASCII
+/// punctuation as a hex escape (always a literal, whatever the
+/// character), anything else as itself.
+fn literal(c: char) -> String {
+    if c.is_ascii() && !c.is_ascii_alphanumeric() && c != ' ' {
+        format!("\\x{{{:02X}}}", u32::from(c))
+    } else {
+        c.to_string()
+    }
 }
 
 /// The issuer a statement is about.
@@ -796,5 +845,58 @@ mod tests {
             .unwrap();
         assert!(ns.check(CA, "/C=XX/O=Demo Grid/CN=Jane").is_ok());
         assert!(ns.check(CA, "/C=YY/CN=Jane").is_err());
+    }
+
+    /// A counted repetition of a few bytes compiles to a large automaton:
+    /// one pattern may take [`MAX_PATTERN_BYTES`], all of them together
+    /// [`MAX_PATTERN_MEMORY`] (2,000 statements of `.{1000}`, 80 KB of
+    /// text, took 2 GiB and three minutes to load; each is now refused,
+    /// and 1,000 of `.{200}` stop at the budget).
+    #[test]
+    fn compiled_patterns_have_a_memory_budget() {
+        let mut ns = Namespaces::default();
+        let huge = "TO Issuer SELF PERMIT Subject \"/C=XX/.{10000}\"";
+        let e = error(ns.add_namespaces(Path::new("huge.namespaces"), huge, CA));
+        assert!(e.message.contains("compiles to more than"), "{e}");
+        assert!(e.message.contains(&MAX_PATTERN_BYTES.to_string()), "{e}");
+
+        let text = "TO Issuer SELF PERMIT Subject \"/C=XX/.{200}\"\n".repeat(1000);
+        let mut ns = Namespaces::default();
+        let e = error(ns.add_namespaces(Path::new("many.namespaces"), &text, CA));
+        assert!(e.message.contains(&MAX_PATTERN_MEMORY.to_string()), "{e}");
+        assert!(e.line > 1 && e.line < 1000, "{e}");
+        // The budget is over everything loaded, not per file.
+        let mut ns = Namespaces::default();
+        let one = "TO Issuer SELF PERMIT Subject \"/C=XX/.{200}\"\n";
+        let refused = (0..1000).find(|n| {
+            let path = format!("ca{n}.namespaces");
+            ns.add_namespaces(Path::new(&path), one, &format!("/CN=CA {n}"))
+                .is_err()
+        });
+        assert!(refused.is_some_and(|n| n > 1));
+        // Ordinary patterns are far inside it.
+        let mut ns = Namespaces::default();
+        let ordinary =
+            "TO Issuer SELF PERMIT Subject \"/DC=ch/DC=cern/OU=Organic Units/OU=Users/CN=.*\"\n";
+        for n in 0..2000 {
+            let path = format!("ca{n}.namespaces");
+            ns.add_namespaces(Path::new(&path), ordinary, &format!("/CN=CA {n}"))
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn glob_punctuation_is_literal() {
+        let glob = r"/C=XX/CN=a.b (c) [d] {2} \ ^$|+-#*";
+        let text = format!(
+            "access_id_CA X509 '/CN=A'\npos_rights globus CA:sign\ncond_subjects globus '\"{glob}\"'\n"
+        );
+        let mut ns = Namespaces::default();
+        ns.add_signing_policy(Path::new("p.signing_policy"), &text, "/CN=A")
+            .unwrap();
+        let subject = r"/C=XX/CN=a.b (c) [d] {2} \ ^$|+-#";
+        assert!(ns.check("/CN=A", &format!("{subject}anything")).is_ok());
+        assert!(ns.check("/CN=A", &subject.replace("a.b", "aXb")).is_err());
+        assert!(ns.check("/CN=A", &subject.to_ascii_lowercase()).is_ok());
     }
 }

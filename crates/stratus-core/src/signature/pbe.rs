@@ -26,9 +26,17 @@ use pkcs12::kdf::{derive_key_utf8, Pkcs12KeyType};
 use sha1::Digest as _;
 use x509_parser::der_parser::asn1_rs::{Any, FromBer, Tag};
 
-/// The most iterations accepted: far above what tools write (2,048 by
-/// default), low enough that a hostile file cannot stall the command.
+/// The most iterations accepted, for one key derivation and for all those
+/// of one file together: far above what tools write (2,048 by default in
+/// OpenSSL, 10,000 in Java), low enough that a hostile file cannot stall
+/// the command (a few seconds of hashing).
 pub const MAX_ITERATIONS: u64 = 10_000_000;
+
+/// The most an scrypt key derivation may cost, `128·N·r·p` bytes (its
+/// memory, `128·N·r`, and its time grow with it), for one derivation and
+/// for all those of one file: 128 MiB, four times OpenSSL's own default
+/// limit. OpenSSL writes `N = 16384, r = 8, p = 1`, 16 MiB.
+pub const MAX_SCRYPT_BYTES: u64 = 128 * 1024 * 1024;
 
 /// Why a key could not be decrypted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +47,138 @@ pub enum PbeError {
     Malformed(&'static str),
     /// The padding is wrong: the password is.
     WrongPassword,
+    /// The key derivations would cost more than [`MAX_ITERATIONS`] or
+    /// [`MAX_SCRYPT_BYTES`] (what they ask for).
+    TooCostly(String),
+}
+
+/// What the key derivations of one file cost, checked as each is found,
+/// before any runs.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Budget {
+    iterations: u64,
+    scrypt_bytes: u64,
+}
+
+/// The dotted OIDs of the key derivations whose parameters begin
+/// `SEQUENCE { salt OCTET STRING, iterations INTEGER, ... }`: PBKDF2 (the
+/// KDF of PBES2), the PKCS#12 PBE schemes and the PKCS#5 PBES1 schemes.
+const ITERATED_KDFS: &[&str] = &[
+    "1.2.840.113549.1.5.12",
+    "1.2.840.113549.1.12.1.1",
+    "1.2.840.113549.1.12.1.2",
+    "1.2.840.113549.1.12.1.3",
+    "1.2.840.113549.1.12.1.4",
+    "1.2.840.113549.1.12.1.5",
+    "1.2.840.113549.1.12.1.6",
+    "1.2.840.113549.1.5.1",
+    "1.2.840.113549.1.5.3",
+    "1.2.840.113549.1.5.4",
+    "1.2.840.113549.1.5.6",
+    "1.2.840.113549.1.5.10",
+    "1.2.840.113549.1.5.11",
+];
+
+/// The dotted OID of scrypt (RFC 7914): parameters `SEQUENCE { salt,
+/// N, r, p, keyLength OPTIONAL }`.
+const SCRYPT: &str = "1.3.6.1.4.1.11591.4.11";
+
+/// How deep [`Budget::charge_der`] looks into nested DER: a PKCS#12 key
+/// derivation is at most about ten levels down.
+const MAX_DEPTH: usize = 24;
+
+impl Budget {
+    /// Adds `count` iterations (a MAC's, or a derivation's).
+    pub fn charge_iterations(&mut self, count: u64) -> Result<(), PbeError> {
+        self.iterations = self.iterations.saturating_add(count);
+        if count > MAX_ITERATIONS || self.iterations > MAX_ITERATIONS {
+            return Err(PbeError::TooCostly(format!(
+                "its key derivations ask for {} iterations, more than the {MAX_ITERATIONS} accepted",
+                self.iterations
+            )));
+        }
+        Ok(())
+    }
+
+    fn charge_scrypt(&mut self, n: u64, r: u64, p: u64) -> Result<(), PbeError> {
+        let bytes = [n, r, p]
+            .into_iter()
+            .try_fold(128u64, |cost, factor| cost.checked_mul(factor))
+            .unwrap_or(u64::MAX);
+        self.scrypt_bytes = self.scrypt_bytes.saturating_add(bytes);
+        if self.scrypt_bytes > MAX_SCRYPT_BYTES {
+            return Err(PbeError::TooCostly(format!(
+                "its scrypt key derivation needs {bytes} bytes (128·N·r·p with N = {n}, r = {r}, p = {p}), more than the {MAX_SCRYPT_BYTES} accepted"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Charges every key derivation found in `der` (an
+    /// `EncryptedPrivateKeyInfo`, a PKCS#12 store, ...): each
+    /// `SEQUENCE { OID, parameters }` naming PBKDF2, a PKCS#12 PBE or PBES1
+    /// scheme or scrypt, looking into constructed values and into OCTET
+    /// STRINGs that hold DER (a store's contents), down to a fixed depth.
+    /// Parameters that cannot be read are left to the decryption, which
+    /// refuses them; a count too large for 64 bits is too costly.
+    pub fn charge_der(&mut self, der: &[u8]) -> Result<(), PbeError> {
+        self.charge_items(der, 0)
+    }
+
+    fn charge_items(&mut self, mut der: &[u8], depth: usize) -> Result<(), PbeError> {
+        if depth > MAX_DEPTH {
+            return Ok(());
+        }
+        while !der.is_empty() {
+            // BER, a superset of the DER the readers take, so that no
+            // encoding they read hides a derivation from the count.
+            let Ok((rest, item)) = Any::from_ber(der) else {
+                return Ok(());
+            };
+            self.charge_item(&item, depth)?;
+            der = rest;
+        }
+        Ok(())
+    }
+
+    fn charge_item(&mut self, item: &Any<'_>, depth: usize) -> Result<(), PbeError> {
+        if item.tag() == Tag::Sequence {
+            if let Ok((parameters, oid)) = Any::from_ber(item.data) {
+                if let Ok(oid) = oid.as_oid() {
+                    let oid = oid.to_id_string();
+                    if ITERATED_KDFS.contains(&oid.as_str()) || oid == SCRYPT {
+                        return self.charge_kdf(&oid, parameters);
+                    }
+                }
+            }
+        }
+        if item.header.is_constructed() || item.tag() == Tag::OctetString {
+            self.charge_items(item.data, depth + 1)?;
+        }
+        Ok(())
+    }
+
+    /// One key derivation's parameters.
+    fn charge_kdf(&mut self, oid: &str, parameters: &[u8]) -> Result<(), PbeError> {
+        let Ok((_, params)) = Any::from_ber(parameters) else {
+            return Ok(());
+        };
+        let mut numbers = Vec::new();
+        let mut rest = params.data;
+        while let Ok((next, field)) = Any::from_ber(rest) {
+            if field.tag() == Tag::Integer {
+                numbers.push(field.as_u64().unwrap_or(u64::MAX));
+            } else if !numbers.is_empty() {
+                break;
+            }
+            rest = next;
+        }
+        match (oid == SCRYPT, numbers.as_slice()) {
+            (false, [iterations, ..]) => self.charge_iterations(*iterations),
+            (true, [n, r, p, ..]) => self.charge_scrypt(*n, *r, *p),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The schemes this module decrypts.

@@ -38,6 +38,7 @@ use rustls_pki_types::{
     alg_id, AlgorithmIdentifier, CertificateDer, CertificateRevocationListDer, InvalidSignature,
     SignatureVerificationAlgorithm, UnixTime,
 };
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use webpki::{
@@ -175,6 +176,9 @@ pub struct TrustStore {
     /// The name constraints of every anchor, split into the e-mail
     /// subtrees (checked here) and the rest (given to webpki).
     anchor_constraints: Vec<SplitConstraints>,
+    /// The position in `crls` of each issuer's CRL, by the issuer's DER
+    /// name: adding many CRLs costs time linear in their number.
+    crl_index: HashMap<Vec<u8>, usize>,
 }
 
 /// A certificate's subject and issuer in slash form.
@@ -208,7 +212,7 @@ impl Names {
 /// A CRL with what is needed to keep only the newest one per issuer.
 #[derive(Debug)]
 struct LoadedCrl {
-    crl: OwnedCertRevocationList,
+    crl: CertRevocationList<'static>,
     /// The issuer's name, DER.
     issuer: Vec<u8>,
     /// `thisUpdate`, seconds since the epoch.
@@ -313,9 +317,18 @@ impl TrustStore {
     }
 
     /// Add the CA certificates of a PEM (or DER) file as anchors (`--ca`).
+    ///
+    /// The file may be of any kind (`<(...)` gives a pipe); it is read up
+    /// to [`MAX_TRUST_FILE_BYTES`].
     pub fn add_ca_file(&mut self, path: &Path) -> Result<(), TrustError> {
-        let bytes = read(path)?;
-        let certs = parse_certificates(&bytes);
+        let bytes = read(path, Kind::Any)?;
+        self.add_ca_bytes(path, &bytes)
+    }
+
+    /// Add the CA certificates of `bytes` (PEM or DER), read from `path`
+    /// (named in errors), as [`TrustStore::add_ca_file`] does.
+    pub fn add_ca_bytes(&mut self, path: &Path, bytes: &[u8]) -> Result<(), TrustError> {
+        let certs = parse_certificates(bytes);
         if certs.is_empty() {
             return Err(TrustError::BadFile {
                 path: path.to_path_buf(),
@@ -347,13 +360,22 @@ impl TrustStore {
     }
 
     /// Add the CRLs of a PEM (or DER) file (`--crl`).
+    ///
+    /// The file may be of any kind; it is read up to
+    /// [`MAX_TRUST_FILE_BYTES`].
     pub fn add_crl_file(&mut self, path: &Path) -> Result<(), TrustError> {
-        let bytes = read(path)?;
-        let ders: Vec<Vec<u8>> = match CertificateRevocationListDer::pem_slice_iter(&bytes)
+        let bytes = read(path, Kind::Any)?;
+        self.add_crl_bytes(path, &bytes)
+    }
+
+    /// Add the CRLs of `bytes` (PEM or DER), read from `path` (named in
+    /// errors), as [`TrustStore::add_crl_file`] does.
+    pub fn add_crl_bytes(&mut self, path: &Path, bytes: &[u8]) -> Result<(), TrustError> {
+        let ders: Vec<Vec<u8>> = match CertificateRevocationListDer::pem_slice_iter(bytes)
             .collect::<Result<Vec<_>, _>>()
         {
             Ok(list) if !list.is_empty() => list.into_iter().map(|c| c.to_vec()).collect(),
-            _ => vec![bytes],
+            _ => vec![bytes.to_vec()],
         };
         for der in ders {
             let bad = |reason: String| TrustError::BadFile {
@@ -363,7 +385,7 @@ impl TrustStore {
             let crl = OwnedCertRevocationList::from_der(&der).map_err(|e| bad(e.to_string()))?;
             let (_, parsed) = x509_parser::parse_x509_crl(&der).map_err(|e| bad(e.to_string()))?;
             self.add_crl(LoadedCrl {
-                crl,
+                crl: CertRevocationList::Owned(crl),
                 issuer: parsed.issuer().as_raw().to_vec(),
                 issued: parsed.last_update().timestamp(),
                 expires: parsed.next_update().map(|t| t.timestamp()),
@@ -376,11 +398,20 @@ impl TrustStore {
     /// CRL it finds for an issuer, and an older one must not hide a newer
     /// revocation.
     fn add_crl(&mut self, loaded: LoadedCrl) {
-        match self.crls.iter_mut().find(|c| c.issuer == loaded.issuer) {
-            Some(existing) if existing.issued < loaded.issued => *existing = loaded,
+        match self.crl_index.get(&loaded.issuer) {
+            Some(&at) if self.crls[at].issued < loaded.issued => self.crls[at] = loaded,
             Some(_) => {}
-            None => self.crls.push(loaded),
+            None => {
+                self.crl_index
+                    .insert(loaded.issuer.clone(), self.crls.len());
+                self.crls.push(loaded);
+            }
         }
+    }
+
+    /// The CRL of the CA whose subject is `issuer` (DER), if any.
+    fn crl_of(&self, issuer: &[u8]) -> Option<&LoadedCrl> {
+        self.crl_index.get(issuer).map(|&at| &self.crls[at])
     }
 
     /// Add an IGTF-style CA directory (`--trust-dir`): anchors from `*.pem`
@@ -388,6 +419,13 @@ impl TrustStore {
     /// policies of `<hash>.namespaces` and `<hash>.signing_policy` files
     /// (see [`crate::signature::namespaces`]). Other files (`.info`, `.crl_url`) are
     /// ignored.
+    ///
+    /// Symbolic links are followed (IGTF bundles link `<hash>.0` to
+    /// `<alias>.pem`), but every file read must be a regular file of at
+    /// most [`MAX_TRUST_FILE_BYTES`]: a FIFO would block the command and a
+    /// device might never end, so either is refused, naming it, as is an
+    /// entry that cannot be listed (a CRL left out silently would fail
+    /// open).
     pub fn add_trust_dir(&mut self, dir: &Path) -> Result<(), TrustError> {
         let io = |source| TrustError::Io {
             path: dir.to_path_buf(),
@@ -395,14 +433,15 @@ impl TrustStore {
         };
         let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(io)?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .collect();
+            .map(|entry| entry.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .map_err(io)?;
         paths.sort();
         let before = self.anchors.len();
         for path in &paths {
             match classify(path) {
-                Some(TrustFile::Anchor) => self.add_ca_file(path)?,
-                Some(TrustFile::Crl) => self.add_crl_file(path)?,
+                Some(TrustFile::Anchor) => self.add_ca_bytes(path, &read(path, Kind::Regular)?)?,
+                Some(TrustFile::Crl) => self.add_crl_bytes(path, &read(path, Kind::Regular)?)?,
                 Some(TrustFile::Namespaces) => self.add_policy_file(path, Format::EuGridPma)?,
                 Some(TrustFile::SigningPolicy) => self.add_policy_file(path, Format::Globus)?,
                 None => {}
@@ -426,10 +465,10 @@ impl TrustStore {
             path: path.to_path_buf(),
             reason,
         };
-        let ca = sibling_ca_subject(path).ok_or_else(|| {
+        let ca = sibling_ca_subject(path)?.ok_or_else(|| {
             bad("no CA certificate beside it (the same name ending in .0 or .pem)".into())
         })?;
-        let bytes = read(path)?;
+        let bytes = read(path, Kind::Regular)?;
         let text = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
         let result = match format {
             Format::EuGridPma => self.namespaces.add_namespaces(path, &text, &ca),
@@ -539,12 +578,9 @@ impl TrustStore {
         at: Timestamp,
         revocation: Revocation,
     ) -> Result<webpki::VerifiedPath<'p>, webpki::Error> {
-        let crl_refs: Vec<CertRevocationList<'_>> = self
-            .crls
-            .iter()
-            .map(|c| CertRevocationList::Owned(c.crl.clone()))
-            .collect();
-        let crl_list: Vec<&CertRevocationList<'_>> = crl_refs.iter().collect();
+        // References: a copy of every CRL for each document would cost
+        // time in the size of all the site's CRLs per document.
+        let crl_list: Vec<&CertRevocationList<'_>> = self.crls.iter().map(|c| &c.crl).collect();
         let (status, expiration) = match revocation {
             Revocation::IfPresent => (UnknownStatusPolicy::Allow, ExpirationPolicy::Enforce),
             Revocation::Required => (UnknownStatusPolicy::Deny, ExpirationPolicy::Enforce),
@@ -624,10 +660,7 @@ impl TrustStore {
             let issued = parse(&pair[0])?;
             let ca = parse(&pair[1])?;
             let ca_name = crate::signature::dn::rfc2253(ca.subject());
-            let crl = self
-                .crls
-                .iter()
-                .find(|c| c.issuer == issued.issuer().as_raw());
+            let crl = self.crl_of(issued.issuer().as_raw());
             match crl {
                 None if require => {
                     return Err(TrustError::CrlRequired {
@@ -931,26 +964,103 @@ fn classify(path: &Path) -> Option<TrustFile> {
 
 /// The subject (slash form) of the CA certificate beside a policy file:
 /// `<name>.0`, or else `<name>.pem`.
-fn sibling_ca_subject(policy: &Path) -> Option<String> {
-    ["0", "pem"].iter().find_map(|extension| {
-        let bytes = std::fs::read(policy.with_extension(extension)).ok()?;
-        let der = parse_certificates(&bytes).into_iter().next()?;
-        Names::of(&der).map(|names| names.subject)
-    })
+/// A sibling that exists is read as every trust directory entry is
+/// ([`Kind::Regular`], limited), and one that cannot be read is an error.
+fn sibling_ca_subject(policy: &Path) -> Result<Option<String>, TrustError> {
+    for extension in ["0", "pem"] {
+        let sibling = policy.with_extension(extension);
+        if std::fs::symlink_metadata(&sibling).is_err() {
+            continue;
+        }
+        let bytes = read(&sibling, Kind::Regular)?;
+        let subject = parse_certificates(&bytes)
+            .into_iter()
+            .next()
+            .and_then(|der| Names::of(&der))
+            .map(|names| names.subject);
+        if subject.is_some() {
+            return Ok(subject);
+        }
+    }
+    Ok(None)
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, TrustError> {
-    let limit = crate::document::input::MAX_DOCUMENT_BYTES;
-    let file = std::fs::File::open(path).map_err(|source| TrustError::Io {
+/// The largest trust file read: a CA certificate file, a CRL file or a
+/// namespace policy (16 MiB; the CRLs of the largest grid CAs are a few
+/// MiB).
+pub const MAX_TRUST_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// What kind of file a trust file may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Any file that can be read: a file named on the command line, which
+    /// may be a pipe (`--ca <(...)`).
+    Any,
+    /// A regular file (after symbolic links): an entry of a trust
+    /// directory, which nobody named one by one.
+    Regular,
+}
+
+/// Read a trust file, at most [`MAX_TRUST_FILE_BYTES`].
+///
+/// For [`Kind::Regular`] the type is checked before the file is opened
+/// (opening a FIFO blocks until a writer comes) and again on the open file.
+/// Someone who can swap an entry for a FIFO between the two already
+/// decides what the directory trusts.
+fn read(path: &Path, kind: Kind) -> Result<Vec<u8>, TrustError> {
+    let io = |source| TrustError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    crate::document::input::read_limited(file, &path.display().to_string(), limit).map_err(|e| {
-        TrustError::BadFile {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
+    };
+    let not_regular = |file_type: std::fs::FileType| TrustError::BadFile {
+        path: path.to_path_buf(),
+        reason: format!(
+            "{}, not a regular file (trust directories hold regular files and links to them)",
+            describe_file_type(file_type)
+        ),
+    };
+    if kind == Kind::Regular {
+        let meta = std::fs::metadata(path).map_err(io)?;
+        if !meta.is_file() {
+            return Err(not_regular(meta.file_type()));
         }
-    })
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    if kind == Kind::Regular {
+        let meta = file.metadata().map_err(io)?;
+        if !meta.is_file() {
+            return Err(not_regular(meta.file_type()));
+        }
+    }
+    crate::document::input::read_limited(file, &path.display().to_string(), MAX_TRUST_FILE_BYTES)
+        .map_err(|e| match e {
+            crate::Error::Io { source, .. } => io(source),
+            other => TrustError::BadFile {
+                path: path.to_path_buf(),
+                reason: match other {
+                    crate::Error::TooLarge { limit, .. } => {
+                        format!("larger than the limit of {limit} bytes")
+                    }
+                    other => other.to_string(),
+                },
+            },
+        })
+}
+
+/// What a file that is not a regular file is, for messages.
+fn describe_file_type(file_type: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_char_device() || file_type.is_block_device() {
+        "a device"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
 }
 
 /// The certificates of a PEM file, or the single certificate of a DER file.
