@@ -84,7 +84,7 @@ pub enum TrustError {
     },
     /// An RSA key of the chain is too weak (see [`crate::signature::keys`]).
     WeakKey {
-        /// Which certificate: "the signer's certificate", or "CA <name>".
+        /// Which certificate: "the signer's certificate", or "CA `<name>`".
         whose: String,
         /// Why the key is weak.
         reason: String,
