@@ -12,7 +12,9 @@ SYSCONFDIR ?= /etc
 UNITDIR = $(DESTDIR)$(PREFIX)/lib/systemd/system
 CARGO ?= cargo
 COMMANDS = stratus-build-metadata stratus-sign-metadata stratus-validate-metadata \
-	stratus-marketplace
+	stratus-upload-metadata stratus-deprecate-metadata stratus-upload-image \
+	stratus-search-image stratus-show-image stratus-list-images stratus-manifest \
+	stratus-policy-image stratus-download-image stratus-marketplace
 
 .PHONY: all build test demo bench bench-marketplace man completions install rpm clean check-man fuzz
 
