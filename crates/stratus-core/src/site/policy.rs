@@ -629,7 +629,7 @@ fn endorser(item: &str, dn: bool) -> Option<Endorser> {
         && !item.starts_with('@')
         && !item.ends_with('@')
         && !item.contains(char::is_whitespace);
-    valid.then(|| Endorser::Email(lower))
+    valid.then_some(Endorser::Email(lower))
 }
 
 fn non_empty(text: &str) -> Option<String> {
