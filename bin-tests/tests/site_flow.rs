@@ -381,7 +381,7 @@ fn the_policy_refuses_before_any_image_byte() {
     // And the same site accepts it when nothing refuses it.
     let policy = p.lab.write(
         "ok.cfg",
-        &format!("[whitelistendorsers]\ne = {AUTHOR}\n{trust}"),
+        format!("[whitelistendorsers]\ne = {AUTHOR}\n{trust}"),
     );
     let target = p.lab.path("ok.img");
     let output = download(
@@ -803,5 +803,115 @@ fn unsigned_documents_are_refused_before_upload() {
         market.get(&format!("/metadata/{id}")).status,
         404,
         "nothing was stored"
+    );
+}
+
+/// `openssl s_server -WWW` serving the lab directory over HTTPS on a free
+/// port of 127.0.0.1, with a certificate for that address from `ca`;
+/// stopped (killed) when dropped.
+struct TlsServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl TlsServer {
+    fn start(lab: &Lab, ca: &MiniCa) -> TlsServer {
+        let key = new_rsa_key(2048);
+        let cert = ca.issue(
+            &key,
+            "/CN=127.0.0.1",
+            "basicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature,keyEncipherment\n\
+             extendedKeyUsage = serverAuth\nsubjectAltName = IP:127.0.0.1\n",
+            START,
+            END,
+        );
+        let (key, cert) = (lab.write("tls.key", key), lab.write("tls.pem", cert));
+        // A free port: bound, read, released for openssl to take.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("openssl")
+            .args(["s_server", "-quiet", "-WWW", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-cert", arg(&cert), "-key", arg(&key)])
+            .current_dir(lab.dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl s_server starts");
+        let server = TlsServer { child, port };
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed().as_secs() < 30,
+                "openssl s_server did not listen"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn https_locations_are_verified_and_a_ca_bundle_admits_a_private_ca() {
+    let lab = Lab::new();
+    let who = authors(&lab);
+    let server_ca = MiniCa::new("/CN=Image Server CA");
+    let bundle = lab.write("server-ca.pem", &server_ca.cert);
+    let tls = TlsServer::start(&lab, &server_ca);
+    let raw = sample_image(40_000, 12);
+    let file = lab.write("served.img", &raw);
+    let url = format!("https://127.0.0.1:{}/served.img", tls.port);
+    let doc = signed(&lab, &file, &[url], &who.cert, &who.key, &[]);
+    let meta = lab.write("m.xml", &doc);
+    let target = lab.path("tls.img");
+
+    let mut c = site(&lab, DOWNLOAD);
+    c.env("SSL_CERT_FILE", arg(&who.ca))
+        .env_remove("SSL_CERT_DIR");
+    c.args(["--ca", arg(&who.ca), "-o", arg(&target), arg(&meta)]);
+    let output = run_with_input(c, b"");
+    assert_code(&output, 7, "a certificate from an unknown CA");
+    assert!(!target.exists());
+
+    let mut c = site(&lab, DOWNLOAD);
+    c.args([
+        "--ca",
+        arg(&who.ca),
+        "--ca-bundle",
+        arg(&bundle),
+        "-o",
+        arg(&target),
+        arg(&meta),
+    ]);
+    assert_ok(&run_with_input(c, b""), "with --ca-bundle");
+    assert_eq!(std::fs::read(&target).unwrap(), raw);
+
+    std::fs::remove_file(&target).unwrap();
+    let mut c = site(&lab, DOWNLOAD);
+    c.args([
+        "--ca",
+        arg(&who.ca),
+        "--insecure",
+        "-o",
+        arg(&target),
+        arg(&meta),
+    ]);
+    let output = run_with_input(c, b"");
+    assert_ok(&output, "with --insecure");
+    assert!(
+        stderr(&output).contains("--insecure"),
+        "said loudly: {}",
+        stderr(&output)
     );
 }
