@@ -915,3 +915,84 @@ fn https_locations_are_verified_and_a_ca_bundle_admits_a_private_ca() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_legacy_marketplace_refusing_rsa_sha256_is_explained() {
+    let lab = Lab::new();
+    let who = authors(&lab);
+    let web = WebServer::start();
+    web.route(
+        "/legacy/metadata",
+        Behaviour::Status(
+            400,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\
+             <error>invalid metadata: cannot find validation key</error>"
+                .into(),
+        ),
+    );
+    let file = lab.write("img", sample_image(1000, 4));
+    let doc = signed(&lab, &file, &[], &who.cert, &who.key, &[]);
+    let mut c = site(&lab, UPLOAD);
+    c.args(["--marketplace-endpoint", &web.url("/legacy")]);
+    let output = run_with_input(c, &doc);
+    assert_code(&output, 7, "refused by the server");
+    let err = stderr(&output);
+    assert!(
+        err.contains("cannot find validation key"),
+        "the server's text: {err}"
+    );
+    assert!(err.contains("--legacy-sha1"), "the cure: {err}");
+    assert!(err.contains("/legacy/metadata"), "the URL: {err}");
+}
+
+#[test]
+fn upload_image_adds_the_location_signs_and_publishes() {
+    let lab = Lab::new();
+    let who = authors(&lab);
+    let market = Server::options().now(NOW).start();
+    let image = lab.write("disk.img", sample_image(5000, 6));
+    let draft = build_in(&lab, &["--format", "raw", "--os", "ttylinux", arg(&image)]);
+    let metadata = lab.write("disk.xml", &draft);
+    let url = "https://images.example.org/disk.img";
+    let mut c = site(&lab, "stratus-upload-image");
+    c.args([
+        "--marketplace-endpoint",
+        &market.base,
+        "--location",
+        url,
+        "--pem-cert",
+        arg(&who.cert),
+        "--pem-key",
+        arg(&who.key),
+        arg(&image),
+    ]);
+    let output = run_with_input(c, b"");
+    assert_ok(&output, "stratus-upload-image");
+    let entry = stdout(&output).trim().to_string();
+    assert!(
+        entry.starts_with(&format!("{}/metadata/", market.base)),
+        "{entry}"
+    );
+    assert!(lab.path("disk.xml.orig").is_file(), "the original is kept");
+    let signed = std::fs::read(&metadata).unwrap();
+    assert_eq!(first_text(&signed, SLTERMS, "location"), url);
+    let path = entry.strip_prefix(&market.base).unwrap();
+    let stored = market.get(path);
+    assert_eq!(stored.status, 200, "{}", stored.text());
+    assert_eq!(first_text(&stored.body, SLTERMS, "location"), url);
+    // The persistent-disk half is refused, saying why.
+    let mut c = site(&lab, "stratus-upload-image");
+    c.args([
+        "--marketplace-endpoint",
+        &market.base,
+        "--image-only",
+        arg(&image),
+    ]);
+    let output = run_with_input(c, b"");
+    assert_code(&output, 2, "--image-only");
+    assert!(
+        stderr(&output).contains("persistent"),
+        "{}",
+        stderr(&output)
+    );
+}

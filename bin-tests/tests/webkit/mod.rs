@@ -32,6 +32,8 @@ pub enum Behaviour {
     DropHalfway(Vec<u8>),
     /// Send the headers and the first bytes, then stay silent (bounded).
     Stall(Vec<u8>),
+    /// Answer with this status and an XML body, whatever the method.
+    Status(u16, String),
 }
 
 /// A running image server.
@@ -153,6 +155,15 @@ fn serve(
         None | Some(Behaviour::Missing) => out.write_all(
             b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found",
         ),
+        Some(Behaviour::Status(status, body)) => {
+            let head = format!(
+                "HTTP/1.1 {status} Whatever\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            out.write_all(head.as_bytes())?;
+            out.write_all(body.as_bytes())?;
+            out.flush()
+        }
         Some(Behaviour::Serve(bytes)) => send(&mut out, &bytes, range_start),
         Some(Behaviour::ServeNoRanges(bytes)) => send(&mut out, &bytes, None),
         Some(Behaviour::DropHalfway(bytes)) => match range_start {
