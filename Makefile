@@ -16,7 +16,7 @@ COMMANDS = stratus-build-metadata stratus-sign-metadata stratus-validate-metadat
 	stratus-search-image stratus-show-image stratus-list-images stratus-manifest \
 	stratus-policy-image stratus-download-image stratus-marketplace
 
-.PHONY: all build test demo bench bench-marketplace man completions install rpm clean check-man fuzz
+.PHONY: all build test demo bench bench-download bench-marketplace man completions install rpm clean check-man fuzz
 
 all: build
 
@@ -38,6 +38,10 @@ demo: build
 bench: build
 	$(CARGO) run --quiet --release -p xtask -- shapes bench-out/shapes > /dev/null
 	sh bench/run.sh target/release bench-out bench-out/shapes
+
+# The verified download's part of `make bench` alone.
+bench-download: build
+	sh bench/download.sh target/release bench-out
 
 # The Marketplace server's part of `make bench` alone.
 bench-marketplace: build
