@@ -12,9 +12,11 @@ SYSCONFDIR ?= /etc
 UNITDIR = $(DESTDIR)$(PREFIX)/lib/systemd/system
 CARGO ?= cargo
 COMMANDS = stratus-build-metadata stratus-sign-metadata stratus-validate-metadata \
-	stratus-marketplace
+	stratus-upload-metadata stratus-deprecate-metadata stratus-upload-image \
+	stratus-search-image stratus-show-image stratus-list-images stratus-manifest \
+	stratus-policy-image stratus-download-image stratus-marketplace
 
-.PHONY: all build test demo bench bench-marketplace man completions install rpm clean check-man fuzz
+.PHONY: all build test demo bench bench-download bench-marketplace man completions install rpm clean check-man fuzz
 
 all: build
 
@@ -36,6 +38,10 @@ demo: build
 bench: build
 	$(CARGO) run --quiet --release -p xtask -- shapes bench-out/shapes > /dev/null
 	sh bench/run.sh target/release bench-out bench-out/shapes
+
+# The verified download's part of `make bench` alone.
+bench-download: build
+	sh bench/download.sh target/release bench-out
 
 # The Marketplace server's part of `make bench` alone.
 bench-marketplace: build

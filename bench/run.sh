@@ -17,6 +17,8 @@
 #      the shapes that once took minutes, refused at their limits.
 #   7-10. The Marketplace server against nginx and stratus-validate-metadata
 #      (bench/marketplace.sh; needs nginx and wrk).
+#   11-12. The verified download and a cache hit against curl | gunzip |
+#      tee | sha1sum and sha512sum (bench/download.sh).
 #
 # Times are wall-clock seconds, best of RUNS (default 3; DIGEST_RUNS, default
 # 5, for the first benchmark, whose commands take turns), page cache warm;
@@ -242,3 +244,4 @@ if [ -n "$shapes" ]; then
 fi
 
 sh "$here/marketplace.sh" "$bin" "$(pwd)"
+sh "$here/download.sh" "$bin" "$(pwd)"

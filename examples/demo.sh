@@ -2,10 +2,12 @@
 # The main job end to end, on embedded defaults, with nothing to set up:
 # create a disk image, compress it, describe it in a metadata document,
 # validate the draft, sign it with a certificate from a demo CA, and verify
-# the signature and the signer's chain; then start a local Marketplace,
-# publish the signed document, list it and fetch it back, and stop the
-# server. Later capabilities (site policy, download and verification)
-# extend this script. The Marketplace steps use curl as the HTTP client.
+# the signature and the signer's chain; then start a local Marketplace and
+# a local image server, publish the signed document, find it, resolve it
+# with a site policy, download and verify the image (a dead location
+# first, then a cache hit with the image server gone), deprecate it, and
+# stop the servers. The first Marketplace steps use curl, the later ones
+# the stratus clients; the image server is Python's http.server.
 #
 # usage: demo.sh BIN_DIR OUT_DIR
 set -eu
@@ -28,28 +30,48 @@ step "2. Compress it as it would be published"
 gzip -9 -k ttylinux.qcow2
 ls -l ttylinux.qcow2 ttylinux.qcow2.gz | awk '{print $5, $9}'
 
-step "3. Describe it: stratus-build-metadata (one streaming pass: size and four digests)"
+step "3. Serve it from a local web server (python3 -m http.server, a free port)"
+mkdir -p www
+cp ttylinux.qcow2.gz www/
+python3 -u -m http.server 0 --bind 127.0.0.1 --directory www > images.out 2> images.log &
+images=$!
+trap 'kill "$images" 2> /dev/null || true' EXIT
+tries=0
+until grep -q 'port' images.out 2> /dev/null; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 100 ] || ! kill -0 "$images" 2> /dev/null; then
+        cat images.log >&2
+        echo "the image server did not start" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+image_port=$(sed -n 's/.* port \([0-9]*\).*/\1/p' images.out | head -1)
+image_url="http://127.0.0.1:$image_port/ttylinux.qcow2.gz"
+echo "serving $image_url"
+
+step "4. Describe it: stratus-build-metadata (one streaming pass: size and four digests)"
 "$bin/stratus-build-metadata" \
     --os ttylinux --os-version 16.1 --os-arch x86_64 --image-version 1.0 \
     --title "ttylinux demo image" --comment "A small image made by make demo" \
-    --location "https://images.example.org/ttylinux.qcow2.gz" \
+    --location "http://127.0.0.1:9/ttylinux.qcow2.gz" --location "$image_url" \
     --email demo@example.org \
     ttylinux.qcow2.gz > ttylinux.xml
 cat ttylinux.xml
 
-step "4. Check the digests against coreutils on the decompressed image"
+step "5. Check the digests against coreutils on the decompressed image"
 expected_sha1=$(gzip -dc ttylinux.qcow2.gz | sha1sum | cut -d' ' -f1)
 grep -q "<slreq:value>$expected_sha1</slreq:value>" ttylinux.xml
 echo "SHA-1 $expected_sha1 matches sha1sum"
 
-step "5. Validate the draft (before signing): stratus-validate-metadata --no-signature"
+step "6. Validate the draft (before signing): stratus-validate-metadata --no-signature"
 "$bin/stratus-validate-metadata" --no-signature ttylinux.xml
 
-step "6. The same through a pipe, as in shell pipelines"
+step "7. The same through a pipe, as in shell pipelines"
 "$bin/stratus-build-metadata" -q --os ttylinux ttylinux.qcow2.gz \
     | "$bin/stratus-validate-metadata" --no-signature --json
 
-step "7. A draft is not a signed document: without --no-signature it is refused"
+step "8. A draft is not a signed document: without --no-signature it is refused"
 code=0
 "$bin/stratus-validate-metadata" ttylinux.xml || code=$?
 if [ "$code" -ne 1 ]; then
@@ -58,7 +80,7 @@ if [ "$code" -ne 1 ]; then
 fi
 echo "refused as expected (exit $code)"
 
-step "8. A demo CA and an image author's certificate (openssl), as a PKCS#12 file"
+step "9. A demo CA and an image author's certificate (openssl), as a PKCS#12 file"
 openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/O=Demo Grid/CN=Demo CA" \
     -keyout ca.key -out ca.pem 2> /dev/null
 openssl req -newkey rsa:2048 -nodes -subj "/O=Demo Grid/OU=Images/CN=Jane Author" \
@@ -70,15 +92,15 @@ openssl pkcs12 -export -inkey author.key -in author.pem -certfile ca.pem \
     -passout pass:demo -out author.p12
 openssl x509 -in author.pem -noout -subject -issuer
 
-step "9. Sign the draft: stratus-sign-metadata (endorsement filled from the certificate)"
+step "10. Sign the draft: stratus-sign-metadata (endorsement filled from the certificate)"
 "$bin/stratus-sign-metadata" --p12-cert author.p12 --p12-password demo \
     < ttylinux.xml > ttylinux-signed.xml
 grep -o '<endorser[^>]*>.*</endorser>' ttylinux-signed.xml
 
-step "10. Validate the signed document, and check the signer against the demo CA"
+step "11. Validate the signed document, and check the signer against the demo CA"
 "$bin/stratus-validate-metadata" --ca ca.pem ttylinux-signed.xml
 
-step "11. Tampering is detected (exit 3), and another CA does not trust the signer (exit 4)"
+step "12. Tampering is detected (exit 3), and another CA does not trust the signer (exit 4)"
 sed 's|<slterms:os>ttylinux</slterms:os>|<slterms:os>evil</slterms:os>|' \
     ttylinux-signed.xml > tampered.xml
 code=0
@@ -91,13 +113,13 @@ code=0
 [ "$code" -eq 4 ] || { echo "unexpected exit code $code for an untrusted signer" >&2; exit 1; }
 echo "refused as expected"
 
-step "12. Start a local Marketplace: stratus-marketplace serve (a free port, a store of its own)"
+step "13. Start a local Marketplace: stratus-marketplace serve (a free port, a store of its own)"
 # The legacy configuration file, found in the working directory.
 printf 'validate.email=false\n' > marketplace.cfg
 "$bin/stratus-marketplace" serve --listen 127.0.0.1:0 --data marketplace-data \
     --ca ca.pem > server.out 2> server.log &
 server=$!
-trap 'kill "$server" 2> /dev/null || true' EXIT
+trap 'kill "$server" "$images" 2> /dev/null || true' EXIT
 tries=0
 until grep -q 'listening on' server.out 2> /dev/null; do
     tries=$((tries + 1))
@@ -112,31 +134,86 @@ url=$(sed -n 's|^stratus-marketplace: listening on \(http://[^ ]*\)/$|\1|p' serv
 cat server.out
 echo "(uploads are accepted only from signers certified by the demo CA: --ca ca.pem)"
 
-step "13. Publish the signed document (POST /marketplace/metadata): 201 once it is stored"
-curl -sS -D headers.txt -o upload.txt -H 'Content-Type: application/xml' \
-    --data-binary @ttylinux-signed.xml "$url/marketplace/metadata"
-head -1 headers.txt
-grep -i '^location:' headers.txt
-cat upload.txt; echo
-grep -q '^HTTP/1.1 201' headers.txt
-entry=$(sed -n 's/^[Ll]ocation: *\([^[:space:]]*\).*/\1/p' headers.txt)
+step "14. Publish it: stratus-upload-metadata (validated here first; prints the entry URL)"
+STRATUSLAB_MARKETPLACE_ENDPOINT="$url/marketplace"
+export STRATUSLAB_MARKETPLACE_ENDPOINT
+echo "STRATUSLAB_MARKETPLACE_ENDPOINT=$STRATUSLAB_MARKETPLACE_ENDPOINT"
+"$bin/stratus-upload-metadata" ttylinux-signed.xml > upload.txt
+cat upload.txt
+entry=$(cat upload.txt)
 
-step "14. The tampered document is refused (400, with the reason)"
+step "15. The tampered document sent anyway (curl) is refused by the server (400, with the reason)"
 code=$(curl -sS -o refused.xml -w '%{http_code}' -H 'Content-Type: application/xml' \
     -H 'Accept: application/xml' --data-binary @tampered.xml "$url/marketplace/metadata")
 cat refused.xml; echo
 [ "$code" = 400 ] || { echo "unexpected status $code for a tampered upload" >&2; exit 1; }
 
-step "15. List it: the DataTables JSON the web page reads, and the XML clients read"
+step "16. List it: the DataTables JSON the web page reads, and the XML clients read"
 curl -sS "$url/marketplace/metadata?media=json"; echo
 identifier=$(sed -n 's|.*<dcterms:identifier>\([^<]*\)</dcterms:identifier>.*|\1|p' ttylinux-signed.xml)
 curl -sS "$url/marketplace/metadata/$identifier" | head -c 300; echo " ..."
 
-step "16. Fetch the entry back and verify it again"
+step "17. Fetch the entry back and verify it again"
 curl -sS -o fetched.xml "$entry"
 "$bin/stratus-validate-metadata" --ca ca.pem fetched.xml
 
-step "17. Stop the Marketplace (SIGTERM: requests in flight finish, the store is closed)"
+step "18. stratus-upload-metadata refuses it before sending anything (exit 3)"
+code=0
+"$bin/stratus-upload-metadata" tampered.xml 2> refused-upload.txt || code=$?
+cat refused-upload.txt
+[ "$code" -eq 3 ] || { echo "unexpected exit code $code for a tampered upload" >&2; exit 1; }
+
+step "19. Find it: stratus-list-images, stratus-search-image --os, stratus-show-image --table"
+"$bin/stratus-list-images"
+"$bin/stratus-search-image" --os ttylinux --json
+"$bin/stratus-show-image" --table "$identifier"
+
+step "20. A site policy: only Jane's images, signed under the demo CA"
+cat > policy.cfg << 'POLICY'
+[whitelistendorsers]
+email1 = jane.author@example.org
+
+[blacklistchecksums]
+checksum = 639ac4915da045efa809bd02b2609d9d3f932eefg
+
+[trust]
+ca = ca.pem
+POLICY
+cat policy.cfg
+echo "(the tutorial's malformed checksum is warned about, never silently ignored:)"
+"$bin/stratus-policy-image" --policy policy.cfg "$identifier"
+
+step "21. A policy that blacklists Jane refuses the image (exit 5), and says why"
+printf '[blacklistendorsers]\nemail = jane.author@example.org\n[trust]\nca = ca.pem\n' \
+    > strict.cfg
+code=0
+"$bin/stratus-policy-image" --policy strict.cfg --explain "$identifier" || code=$?
+[ "$code" -eq 5 ] || { echo "unexpected exit code $code for a refused image" >&2; exit 1; }
+echo "refused as expected (exit $code)"
+
+step "22. Download it: policy and signature first, then the locations in order, verified"
+"$bin/stratus-download-image" -v --policy policy.cfg --cache cache \
+    -o ttylinux-downloaded.qcow2 "$identifier"
+cmp ttylinux.qcow2 ttylinux-downloaded.qcow2
+echo "the downloaded image is the one that was published (cmp)"
+
+step "23. Again with the image server stopped: a verified cache hit, no network"
+kill "$images"
+wait "$images" 2> /dev/null || true
+"$bin/stratus-download-image" -v --policy policy.cfg --cache cache \
+    -o ttylinux-again.qcow2 "$identifier"
+cmp ttylinux.qcow2 ttylinux-again.qcow2
+
+step "24. Deprecate it (signed by its endorser), then the policy refuses it unless allowed"
+"$bin/stratus-deprecate-metadata" --p12-cert author.p12 --p12-password demo \
+    --email jane.author@example.org --reason "superseded by the next release" "$identifier"
+code=0
+"$bin/stratus-policy-image" --policy policy.cfg "$identifier" || code=$?
+[ "$code" -eq 5 ] || { echo "unexpected exit code $code for a deprecated image" >&2; exit 1; }
+echo "refused as deprecated (exit $code)"
+"$bin/stratus-policy-image" --policy policy.cfg --allow-deprecated "$identifier"
+
+step "25. Stop the Marketplace (SIGTERM: requests in flight finish, the store is closed)"
 kill -TERM "$server"
 wait "$server"
 trap - EXIT

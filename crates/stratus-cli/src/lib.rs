@@ -9,3 +9,6 @@
 
 pub mod commands;
 pub mod common;
+pub mod listing;
+pub mod signing;
+pub mod site_args;

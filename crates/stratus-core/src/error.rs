@@ -16,6 +16,14 @@ pub const EXIT_SIGNATURE: i32 = 3;
 /// Exit code for a signer that is not trusted: no chain to an anchor,
 /// revoked, or expired.
 pub const EXIT_UNTRUSTED: i32 = 4;
+/// Exit code for an entry refused by the site policy (including expired and
+/// deprecated entries).
+pub const EXIT_POLICY: i32 = 5;
+/// Exit code for an image that does not match its metadata (size or a
+/// checksum).
+pub const EXIT_MISMATCH: i32 = 6;
+/// Exit code for a network, TLS or server error (no location reachable).
+pub const EXIT_NETWORK: i32 = 7;
 /// Exit code for any other runtime error (the legacy catch-all, `sys.exit(-1)`).
 pub const EXIT_RUNTIME: i32 = 255;
 
@@ -142,6 +150,9 @@ pub enum Error {
     Trust(crate::signature::trust::TrustError),
     /// A document could not be signed.
     Sign(crate::signature::xmldsig::sign::SignError),
+    /// The site side failed: the Marketplace, the network, the site policy
+    /// or an image download (each with its own exit code).
+    Site(crate::site::SiteError),
     /// A value given by the user (option, argument) is not acceptable.
     BadValue {
         /// The option or argument, e.g. `--disks-bus`.
@@ -159,6 +170,7 @@ impl Error {
         match self {
             Error::Invalid { reason, .. } => reason.exit_code(),
             Error::BadValue { .. } => EXIT_USAGE,
+            Error::Site(error) => error.exit_code(),
             Error::Credential(
                 crate::signature::credentials::CredentialError::PasswordRequired { .. },
             ) => EXIT_USAGE,
@@ -207,6 +219,7 @@ impl fmt::Display for Error {
             Error::Config(error) => error.fmt(f),
             Error::Trust(error) => error.fmt(f),
             Error::Sign(error) => error.fmt(f),
+            Error::Site(error) => error.fmt(f),
             Error::BadValue {
                 option,
                 value,
@@ -216,11 +229,18 @@ impl fmt::Display for Error {
     }
 }
 
+impl From<crate::site::SiteError> for Error {
+    fn from(error: crate::site::SiteError) -> Self {
+        Error::Site(error)
+    }
+}
+
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io { source, .. } => Some(source),
             Error::Invalid { reason, .. } => Some(reason),
+            Error::Site(error) => Some(error),
             _ => None,
         }
     }

@@ -8,6 +8,8 @@
 //!   make it, and the trust that makes its signer someone;
 //! - [`image`]: image bytes streamed through a decompressor into several
 //!   digests at once, and their disk format;
+//! - [`site`]: the site side of the Marketplace: its client, the site
+//!   policy, and the verified download of images into a cache;
 //!
 //! with [`error`] (one error type, one exit code per failure), [`clock`]
 //! ("now", pinned by `STRATUS_NOW`) and [`config`] (the user configuration)
@@ -22,5 +24,6 @@ pub mod document;
 pub mod error;
 pub mod image;
 pub mod signature;
+pub mod site;
 
 pub use error::{Error, Invalid, Stage};

@@ -1,7 +1,16 @@
 //! One module per command: its clap definition and its `run`.
 
 pub mod build_metadata;
+pub mod deprecate_metadata;
+pub mod download_image;
+pub mod list_images;
+pub mod manifest;
+pub mod policy_image;
+pub mod search_image;
+pub mod show_image;
 pub mod sign_metadata;
+pub mod upload_image;
+pub mod upload_metadata;
 pub mod validate_metadata;
 
 /// Every command's clap definition, for man pages and completions.
@@ -11,5 +20,14 @@ pub fn all() -> Vec<clap::Command> {
         build_metadata::BuildMetadata::command(),
         sign_metadata::SignMetadata::command(),
         validate_metadata::ValidateMetadata::command(),
+        upload_metadata::UploadMetadata::command(),
+        deprecate_metadata::DeprecateMetadata::command(),
+        upload_image::UploadImage::command(),
+        search_image::SearchImage::command(),
+        show_image::ShowImage::command(),
+        list_images::ListImages::command(),
+        manifest::ManifestCommand::command(),
+        policy_image::PolicyImage::command(),
+        download_image::DownloadImage::command(),
     ]
 }

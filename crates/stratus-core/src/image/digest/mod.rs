@@ -50,7 +50,7 @@ pub mod md5;
 pub mod sha512;
 
 use std::fmt;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::{mpsc, Arc};
@@ -201,18 +201,70 @@ impl StreamInfo {
 /// [`compress::read_error`] turns into the library error; [`file_info`] does
 /// that.
 pub fn stream_info(
-    mut reader: impl Read,
+    reader: impl Read,
     algorithms: &[Algorithm],
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<StreamInfo> {
+    stream(reader, algorithms, None, progress).map_err(StreamError::into_inner)
+}
+
+/// Why [`stream_info_to`] stopped: the source or the sink failed.
+#[derive(Debug)]
+pub enum StreamError {
+    /// Reading (or decompressing) the stream failed.
+    Read(io::Error),
+    /// Writing the copy failed.
+    Write(io::Error),
+}
+
+impl StreamError {
+    /// The I/O error, whichever side it came from.
+    pub fn into_inner(self) -> io::Error {
+        match self {
+            StreamError::Read(e) | StreamError::Write(e) => e,
+        }
+    }
+}
+
+impl fmt::Display for StreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StreamError::Read(e) => write!(f, "reading: {e}"),
+            StreamError::Write(e) => write!(f, "writing: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StreamError {}
+
+/// [`stream_info`] that also writes every byte read to `sink`, on a thread
+/// of its own fed with the same buffers as the digest threads: a download
+/// is hashed and saved in the one pass, and a slow disk holds the reader
+/// back as a slow digest does. The sink is flushed at the end. Whether the
+/// source or the sink failed is kept apart ([`StreamError`]).
+pub fn stream_info_to(
+    reader: impl Read,
+    algorithms: &[Algorithm],
+    sink: &mut (dyn Write + Send),
+    progress: &mut dyn FnMut(u64),
+) -> Result<StreamInfo, StreamError> {
+    stream(reader, algorithms, Some(sink), progress)
+}
+
+fn stream(
+    mut reader: impl Read,
+    algorithms: &[Algorithm],
+    sink: Option<&mut (dyn Write + Send)>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<StreamInfo, StreamError> {
     let mut wanted: Vec<Algorithm> = Vec::with_capacity(algorithms.len());
     for &algorithm in algorithms {
         if !wanted.contains(&algorithm) {
             wanted.push(algorithm);
         }
     }
-    if wanted.is_empty() {
-        let bytes = count(&mut reader, progress)?;
+    if wanted.is_empty() && sink.is_none() {
+        let bytes = count(&mut reader, progress).map_err(StreamError::Read)?;
         return Ok(StreamInfo {
             bytes,
             digests: Vec::new(),
@@ -235,10 +287,31 @@ pub fn stream_info(
             });
             lanes.push((algorithm, sender, worker));
         }
+        let writer = sink.map(|sink| {
+            let (sender, chunks) = mpsc::sync_channel::<Arc<Chunk>>(POOL_BUFFERS);
+            let worker = scope.spawn(move || {
+                for chunk in chunks {
+                    sink.write_all(chunk.bytes())?;
+                }
+                sink.flush()
+            });
+            (sender, worker)
+        });
 
-        let outcome = pump(&mut reader, &lanes, &home, &returned, progress);
+        let mut senders: Vec<&mpsc::SyncSender<Arc<Chunk>>> =
+            lanes.iter().map(|(_, sender, _)| sender).collect();
+        senders.extend(writer.as_ref().map(|(sender, _)| sender));
+        let outcome = pump(&mut reader, &senders, &home, &returned, progress);
+        drop(senders);
 
         // Closing the channels ends the workers once they have caught up.
+        let written = writer.map(|(sender, worker)| {
+            drop(sender);
+            match worker.join() {
+                Ok(result) => result,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        });
         let mut digests = Vec::with_capacity(lanes.len());
         let mut failure = None;
         for (algorithm, sender, worker) in lanes {
@@ -249,9 +322,14 @@ pub fn stream_info(
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        let bytes = outcome?;
+        // A sink that failed first makes the reader fail too ("thread
+        // stopped"): its own error is the one that explains.
+        if let Some(Err(error)) = written {
+            return Err(StreamError::Write(error));
+        }
+        let bytes = outcome.map_err(StreamError::Read)?;
         match failure {
-            Some(error) => Err(error),
+            Some(error) => Err(StreamError::Read(error)),
             None => Ok(StreamInfo { bytes, digests }),
         }
     })
@@ -328,18 +406,11 @@ impl Drop for Chunk {
     }
 }
 
-/// A worker: the algorithm, the channel feeding it, and its thread.
-type Lane<'scope> = (
-    Algorithm,
-    mpsc::SyncSender<Arc<Chunk>>,
-    thread::ScopedJoinHandle<'scope, io::Result<String>>,
-);
-
 /// The reader's loop: fills buffers from the pool and hands each to every
-/// lane. Returns the number of bytes read.
+/// worker (digests and sink). Returns the number of bytes read.
 fn pump(
     reader: &mut impl Read,
-    lanes: &[Lane<'_>],
+    lanes: &[&mpsc::SyncSender<Arc<Chunk>>],
     home: &mpsc::Sender<Buffer>,
     returned: &mpsc::Receiver<Buffer>,
     progress: &mut dyn FnMut(u64),
@@ -368,10 +439,10 @@ fn pump(
             len,
             home: home.clone(),
         });
-        for (_, sender, _) in lanes {
+        for sender in lanes {
             if sender.send(Arc::clone(&chunk)).is_err() {
-                // The worker is gone, which only a panic does; joining it
-                // will report that panic.
+                // The worker is gone: a panic (joining it reports it) or
+                // a sink that failed (its error is reported instead).
                 return Err(io::Error::other("digest thread stopped"));
             }
         }
@@ -496,6 +567,43 @@ mod tests {
         assert!(info.digests.is_empty());
         let size = BUFFER_SIZE as u64;
         assert_eq!(calls, [size, 2 * size, 2 * size + 5]);
+    }
+
+    #[test]
+    fn sink_gets_every_byte_and_its_errors_are_told_apart() {
+        let data: Vec<u8> = (0..BUFFER_SIZE * 3 + 17).map(|i| (i % 253) as u8).collect();
+        let mut copy = Vec::new();
+        let info = stream_info_to(&data[..], &[Algorithm::Sha1], &mut copy, &mut |_| {}).unwrap();
+        assert_eq!(copy, data);
+        assert_eq!(info.bytes, data.len() as u64);
+        let info = stream_info_to(&data[..], &[], &mut Vec::new(), &mut |_| {}).unwrap();
+        assert!(info.digests.is_empty());
+
+        struct Full(usize);
+        impl Write for Full {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                if self.0 < buf.len() {
+                    return Err(io::Error::other("disk full"));
+                }
+                self.0 -= buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let big: Vec<u8> = vec![1; BUFFER_SIZE * (POOL_BUFFERS + 8)];
+        let error = stream_info_to(
+            &big[..],
+            &Algorithm::ALL,
+            &mut Full(BUFFER_SIZE),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&error, StreamError::Write(e) if e.to_string() == "disk full"),
+            "{error}"
+        );
     }
 
     #[test]
