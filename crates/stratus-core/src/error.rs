@@ -16,6 +16,9 @@ pub const EXIT_SIGNATURE: i32 = 3;
 /// Exit code for a signer that is not trusted: no chain to an anchor,
 /// revoked, or expired.
 pub const EXIT_UNTRUSTED: i32 = 4;
+/// Exit code for an image that does not match its metadata (size or a
+/// checksum).
+pub const EXIT_MISMATCH: i32 = 6;
 /// Exit code for any other runtime error (the legacy catch-all, `sys.exit(-1)`).
 pub const EXIT_RUNTIME: i32 = 255;
 
@@ -142,6 +145,17 @@ pub enum Error {
     Trust(crate::signature::trust::TrustError),
     /// A document could not be signed.
     Sign(crate::signature::xmldsig::sign::SignError),
+    /// An image does not match the size or a checksum of its metadata.
+    ImageMismatch {
+        /// The image file.
+        path: PathBuf,
+        /// What differs: `bytes` or the checksum's algorithm (`SHA-1`).
+        what: String,
+        /// The value the metadata gives.
+        expected: String,
+        /// The value of the image.
+        found: String,
+    },
     /// A value given by the user (option, argument) is not acceptable.
     BadValue {
         /// The option or argument, e.g. `--disks-bus`.
@@ -159,6 +173,7 @@ impl Error {
         match self {
             Error::Invalid { reason, .. } => reason.exit_code(),
             Error::BadValue { .. } => EXIT_USAGE,
+            Error::ImageMismatch { .. } => EXIT_MISMATCH,
             Error::Credential(
                 crate::signature::credentials::CredentialError::PasswordRequired { .. },
             ) => EXIT_USAGE,
@@ -212,6 +227,16 @@ impl fmt::Display for Error {
                 value,
                 expected,
             } => write!(f, "{option}: invalid value '{value}': expected {expected}"),
+            Error::ImageMismatch {
+                path,
+                what,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{}: the image does not match its metadata: {what} is {found}, the metadata says {expected}",
+                path.display()
+            ),
         }
     }
 }

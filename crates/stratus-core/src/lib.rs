@@ -7,7 +7,10 @@
 //! - [`signature`]: the document's enveloped signature, the credentials that
 //!   make it, and the trust that makes its signer someone;
 //! - [`image`]: image bytes streamed through a decompressor into several
-//!   digests at once, and their disk format;
+//!   digests at once, their disk format, and checks against metadata;
+//! - [`site`]: what a site does with an image: obtain it checked, boot it
+//!   locally under QEMU with an OpenNebula-style context CD, describe it
+//!   for libvirt or OpenNebula, and the kit that prepares images;
 //!
 //! with [`error`] (one error type, one exit code per failure), [`clock`]
 //! ("now", pinned by `STRATUS_NOW`) and [`config`] (the user configuration)
@@ -22,5 +25,6 @@ pub mod document;
 pub mod error;
 pub mod image;
 pub mod signature;
+pub mod site;
 
 pub use error::{Error, Invalid, Stage};
