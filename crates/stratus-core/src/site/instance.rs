@@ -510,7 +510,7 @@ pub fn wait_gone(pid: u32, timeout: Duration) -> bool {
 
 /// Stop the QEMU `pid` of the instance in `dir`: `quit` on its control
 /// socket, else SIGTERM, then SIGKILL after 5 s.
-fn stop_pid(pid: u32, dir: &Path) {
+pub fn stop_pid(pid: u32, dir: &Path) {
     if !pid_alive(pid) || !is_our_qemu(pid, dir) {
         return;
     }
