@@ -825,15 +825,13 @@ pub fn libvirt_xml(spec: &Spec, accel: Accel) -> Result<String> {
     text_element(&mut w, "name", &spec.name);
     w.start_element("memory");
     w.write_attribute("unit", "MiB");
-    w.write_text(&spec.ram_mib.to_string());
-    w.end_element();
+    text_and_end(&mut w, &spec.ram_mib.to_string());
     text_element(&mut w, "vcpu", &spec.cpus.to_string());
     w.start_element("os");
     w.start_element("type");
     w.write_attribute("arch", "x86_64");
     w.write_attribute("machine", "pc");
-    w.write_text("hvm");
-    w.end_element();
+    text_and_end(&mut w, "hvm");
     if let Some(kernel) = &spec.kernel {
         text_element(&mut w, "kernel", &kernel.display().to_string());
     }
@@ -921,8 +919,16 @@ pub fn libvirt_xml(spec: &Spec, accel: Accel) -> Result<String> {
 
 fn text_element(w: &mut xmlwriter::XmlWriter, name: &str, text: &str) {
     w.start_element(name);
+    text_and_end(w, text);
+}
+
+/// Text and the end tag on the line of the start tag: libvirt reads the
+/// whitespace an indented text would add as part of the value.
+fn text_and_end(w: &mut xmlwriter::XmlWriter, text: &str) {
+    w.set_preserve_whitespaces(true);
     w.write_text(text);
     w.end_element();
+    w.set_preserve_whitespaces(false);
 }
 
 fn disk_element(
