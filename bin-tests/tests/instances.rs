@@ -515,11 +515,33 @@ fn a_script_customised_image_shows_it_and_boots_without_a_context_cd() {
     assert!(log.contains("stratus-create-image: status 0"), "{log}");
     assert_eq!(sha256(&image), before, "the base image was written");
 
-    let mut args = vec![s(&new), "--no-context".into(), "-q".into()];
+    // --accel auto: KVM only if a KVM guest really starts (here /dev/kvm
+    // may exist and still run no guest), else TCG, without hanging.
+    let mut args = vec![s(&new), "--no-context".into()];
     args.extend(vm_args(&guest()));
-    let out = stratus_in(&state, RUN, &args);
-    assert_ok(&out, "run-instance --no-context");
-    assert_eq!(stdout(&out), "1, 10.0.2.15\n");
+    let accel = args.iter().position(|a| a == "tcg").unwrap();
+    args[accel] = "auto".into();
+    let mut c = command(RUN);
+    c.env("STRATUS_STATE_DIR", &state)
+        .env("STRATUS_KVM_PROBE_SECONDS", "5")
+        .args(&args);
+    let out = run_with_input(c, b"");
+    assert_ok(&out, "run-instance --no-context --accel auto");
+    assert!(stdout(&out).starts_with("Machine 1 (vm ID: 1)\n"), "{}", stdout(&out));
+    let quiet = stratus_in(&state, DESCRIBE, &["-q".into()]);
+    assert_eq!(stdout(&quiet), "1, 10.0.2.15\n");
+    let used = instances(&state)[0]["accel"].as_str().unwrap().to_string();
+    if stderr(&out).contains("using TCG") {
+        assert_eq!(used, "tcg", "{}", stderr(&out));
+    } else if used == "tcg" {
+        // Silently TCG only when KVM cannot even be opened.
+        let openable = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/kvm")
+            .is_ok();
+        assert!(!openable, "TCG without trying KVM: {}", stderr(&out));
+    }
     let console = state.join("1/console.log");
     let log = wait_for_console(&console, "tiny: ready");
     assert!(log.contains("stratus-context: no context CD"), "{log}");
