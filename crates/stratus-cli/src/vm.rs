@@ -229,10 +229,13 @@ pub fn obtain(
     verbosity: Verbosity,
 ) -> Result<LocalImage, CliError> {
     let input = obtain::classify(argument)?;
+    // The site code (Marketplace client, policy, download, cache) plugs
+    // in here as the obtain::Remote for identifiers and URLs.
     let options = obtain::Options {
         trust,
         work_dir,
         force_qcow2,
+        remote: None,
     };
     let image = obtain::obtain_image(&input, &options)?;
     for warning in &image.warnings {

@@ -19,9 +19,11 @@
 //! file among its locations (`file://` URL or path, relative to the
 //! document's directory); that file is checked against the signed size and
 //! checksums in one streaming pass ([`crate::image::verify`]) before it is
-//! used. The network cases are resolved by the site module of the
-//! Marketplace client (download, site policy, cache): until it is there,
-//! they are refused with a message saying so.
+//! used. The network cases (and a metadata file whose image is only at
+//! remote locations) go through a [`Remote`]: the site code of the
+//! Marketplace client (resolution, site policy, download with
+//! verification, cache) implements it; without one they are refused with a
+//! message saying so.
 
 use crate::document::identifier;
 use crate::document::input::read_document;
@@ -122,8 +124,35 @@ fn starts_with_markup(path: &Path) -> Result<bool> {
         .is_some_and(|b| *b == b'<'))
 }
 
+/// The seam to the site code: what needs the network. Both methods must
+/// return only an image that has been checked against signed metadata
+/// (size and checksums), after the site policy, in a file the caller only
+/// reads (the cache); a refusal is the site code's typed error (policy,
+/// mismatch, network).
+pub trait Remote {
+    /// Resolve a Marketplace identifier, an entry key, a metadata URL or an
+    /// image URL (never a local case) to a checked local image.
+    fn fetch(&self, input: &ImageInput) -> Result<Fetched>;
+
+    /// Download the image that the already validated `manifest` (read from
+    /// the local file `document`) describes, from its remote locations,
+    /// after the site policy; the checked local copy.
+    fn download(&self, manifest: &Manifest, document: &Path) -> Result<PathBuf>;
+}
+
+/// What [`Remote::fetch`] returns.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The checked image file (possibly compressed: it is decompressed
+    /// into the work directory when it is).
+    pub path: PathBuf,
+    /// The metadata it was checked against, when it came with one.
+    pub manifest: Option<Manifest>,
+    /// What was checked, in a few words, for the user.
+    pub provenance: String,
+}
+
 /// What else obtaining an image may take.
-#[derive(Debug)]
 pub struct Options<'a> {
     /// Anchors to check a signed document's signer against (none: the
     /// embedded certificate only, as the legacy tools did).
@@ -134,6 +163,27 @@ pub struct Options<'a> {
     /// Take the image as qcow2 whatever its metadata says (the legacy
     /// `--qcow-disk-format`).
     pub force_qcow2: bool,
+    /// The site code, for what needs the network (none: refused).
+    pub remote: Option<&'a dyn Remote>,
+}
+
+impl std::fmt::Debug for Options<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("work_dir", &self.work_dir)
+            .field("force_qcow2", &self.force_qcow2)
+            .field("remote", &self.remote.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The refusal of a network case when there is no [`Remote`].
+fn no_remote(what: &str) -> Error {
+    Error::BadValue {
+        option: "IMAGE".into(),
+        value: what.into(),
+        expected: "a local image or metadata file: Marketplace identifiers and URLs need the site module (download, site policy, cache), which this build does not have yet".into(),
+    }
 }
 
 /// A checked local image.
@@ -156,18 +206,37 @@ pub fn obtain_image(input: &ImageInput, options: &Options<'_>) -> Result<LocalIm
     match input {
         ImageInput::ImageFile(path) => local_file(path, options),
         ImageInput::MetadataFile(path) => from_metadata_file(path, options),
-        // Issue 9: these go to the site module's resolve (input -> a
-        // verified, policy-checked image in the cache), whose result becomes
-        // a LocalImage like the metadata-file case.
         ImageInput::Identifier(text)
         | ImageInput::EntryKey(text)
         | ImageInput::MetadataUrl(text)
-        | ImageInput::ImageUrl(text) => Err(Error::BadValue {
-            option: "IMAGE".into(),
-            value: text.clone(),
-            expected: "a local image or metadata file: Marketplace identifiers and URLs need the site module (download, site policy, cache), which this build does not have yet".into(),
-        }),
+        | ImageInput::ImageUrl(text) => match options.remote {
+            Some(remote) => fetched(remote.fetch(input)?, options),
+            None => Err(no_remote(text)),
+        },
     }
+}
+
+/// A [`Fetched`] image as a [`LocalImage`]: decompressed when it is, its
+/// format from its metadata, else from qemu-img.
+fn fetched(image: Fetched, options: &Options<'_>) -> Result<LocalImage> {
+    let (path, _) = decompressed(&image.path, options.work_dir)?;
+    let from_metadata = image
+        .manifest
+        .as_ref()
+        .and_then(|m| m.terms.format.clone())
+        .filter(|f| !f.is_empty());
+    let format = match (from_metadata, options.force_qcow2) {
+        (_, true) => "qcow2".to_string(),
+        (Some(format), false) => format,
+        (None, false) => qemu::detect_format(&path)?,
+    };
+    Ok(LocalImage {
+        path,
+        format,
+        manifest: image.manifest,
+        provenance: image.provenance,
+        warnings: Vec::new(),
+    })
 }
 
 /// A plain image file: its format from qemu-img, decompressed first when
@@ -209,8 +278,17 @@ fn from_metadata_file(path: &Path, options: &Options<'_>) -> Result<LocalImage> 
     };
     let text = String::from_utf8_lossy(&bytes);
     let manifest = read::from_str(&text, &name)?;
-    let image = local_location(path, &manifest)?;
-    verify::verify_file(&image, &manifest)?;
+    let image = match local_location(path, &manifest) {
+        Ok(image) => {
+            verify::verify_file(&image, &manifest)?;
+            image
+        }
+        Err(NoLocal::Remote(error)) => match options.remote {
+            Some(remote) => remote.download(&manifest, path)?,
+            None => return Err(error),
+        },
+        Err(NoLocal::Missing(error)) => return Err(error),
+    };
     let (image, _) = decompressed(&image, options.work_dir)?;
     let format = match (&manifest.terms.format, options.force_qcow2) {
         (_, true) => "qcow2".to_string(),
@@ -229,8 +307,15 @@ fn from_metadata_file(path: &Path, options: &Options<'_>) -> Result<LocalImage> 
     })
 }
 
+/// Why a document has no local image: only remote locations (which a
+/// [`Remote`] can download), or none that exists.
+enum NoLocal {
+    Remote(Error),
+    Missing(Error),
+}
+
 /// The first location of `manifest` that is a local file.
-fn local_location(document: &Path, manifest: &Manifest) -> Result<PathBuf> {
+fn local_location(document: &Path, manifest: &Manifest) -> std::result::Result<PathBuf, NoLocal> {
     let base = document.parent().unwrap_or(Path::new("."));
     let mut remote = Vec::new();
     for location in &manifest.terms.locations {
@@ -248,17 +333,20 @@ fn local_location(document: &Path, manifest: &Manifest) -> Result<PathBuf> {
             return Ok(path);
         }
     }
-    Err(Error::BadValue {
+    let error = |expected: String| Error::BadValue {
         option: "IMAGE".into(),
         value: document.display().to_string(),
-        expected: if remote.is_empty() {
-            "a metadata document with a location that is a local file (file:// URL or path)".into()
-        } else {
-            format!(
-                "a location that is a local file: {} need the site module's download, which this build does not have yet",
-                remote.join(", ")
-            )
-        },
+        expected,
+    };
+    Err(if remote.is_empty() {
+        NoLocal::Missing(error(
+            "a metadata document with a location that is a local file (file:// URL or path)".into(),
+        ))
+    } else {
+        NoLocal::Remote(error(format!(
+            "a location that is a local file: {} need the site module's download, which this build does not have yet",
+            remote.join(", ")
+        )))
     })
 }
 
@@ -324,6 +412,7 @@ mod tests {
             trust: &trust,
             work_dir: dir.path(),
             force_qcow2: false,
+            remote: None,
         };
         let input = ImageInput::Identifier("MMZu9WvwKIro-rtBQfDk4PsKO7_".into());
         let error = obtain_image(&input, &options).unwrap_err();
