@@ -410,22 +410,30 @@ fn a_prepared_guest_applies_its_context_and_takes_an_ssh_login() {
         s(&d.join("init.sh")),
     ];
     args.extend(vm_args(&guest()));
-    let out = stratus_in(&state, RUN, &args);
-    assert_ok(&out, "run-instance");
-    let said = stdout(&out);
-    assert!(
-        said.starts_with("Machine 1 (vm ID: 1)\n\tLocal ip: 10.0.2.15\n"),
-        "{said}"
-    );
-    let port: u16 = said
-        .split("ssh -p ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no ssh line: {said}"));
-    let listed = instances(&state);
+    // --save: the command waits for the guest to power off, then saves its
+    // disk as a new image, the document on stdout.
+    let saved = d.join("saved.qcow2");
+    args.extend(["--save".into(), s(&saved), "--title".into(), "Saved".into()]);
+    let mut c = command(RUN);
+    c.env("STRATUS_STATE_DIR", &state)
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = c.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let listed = loop {
+        let listed = instances(&state);
+        if !listed.is_empty() {
+            break listed;
+        }
+        assert!(Instant::now() < deadline, "the instance was never recorded");
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0]["ssh_port"], port);
+    assert_eq!(listed[0]["id"], 1);
+    assert!(listed[0]["keeper"].is_u64(), "{:?}", listed[0]);
+    let port = u16::try_from(listed[0]["ssh_port"].as_u64().unwrap()).unwrap();
     let console = PathBuf::from(listed[0]["console"].as_str().unwrap());
 
     let log = wait_for_console(&console, "tiny: ready");
@@ -465,6 +473,23 @@ fn a_prepared_guest_applies_its_context_and_takes_an_ssh_login() {
         String::from_utf8_lossy(&out.stderr)
     );
     let _ = ssh("poweroff");
+    let out = child.wait_with_output().unwrap();
+    assert_ok(&out, "run-instance --save");
+    let said = stderr(&out);
+    assert!(
+        said.contains("Machine 1 (vm ID: 1)\n\tLocal ip: 10.0.2.15\n\tssh -p "),
+        "{said}"
+    );
+    assert_eq!(term(&out.stdout, DCTERMS, "title"), "Saved");
+    assert_eq!(term(&out.stdout, DCTERMS, "format"), "qcow2");
+    // The saved image stands alone and holds what the guest wrote.
+    let info = tool("qemu-img", &["info", "--output=json", &s(&saved)]);
+    let info: serde_json::Value = serde_json::from_slice(&info).unwrap();
+    assert!(info.get("backing-filename").is_none(), "{info}");
+    let raw = d.join("saved.raw");
+    tool("qemu-img", &["convert", "-O", "raw", &s(&saved), &s(&raw)]);
+    let note = tool("debugfs", &["-R", "cat /root/note", &s(&raw)]);
+    assert_eq!(String::from_utf8_lossy(&note), hostile);
     wait_until_no_instance(&state);
     assert!(
         !state.join("1").exists(),
@@ -527,7 +552,11 @@ fn a_script_customised_image_shows_it_and_boots_without_a_context_cd() {
         .args(&args);
     let out = run_with_input(c, b"");
     assert_ok(&out, "run-instance --no-context --accel auto");
-    assert!(stdout(&out).starts_with("Machine 1 (vm ID: 1)\n"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("Machine 1 (vm ID: 1)\n"),
+        "{}",
+        stdout(&out)
+    );
     let quiet = stratus_in(&state, DESCRIBE, &["-q".into()]);
     assert_eq!(stdout(&quiet), "1, 10.0.2.15\n");
     let used = instances(&state)[0]["accel"].as_str().unwrap().to_string();
