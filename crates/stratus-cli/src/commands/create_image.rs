@@ -591,3 +591,56 @@ fn customise_by_guestfs(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_customising_script_parses_and_reports_its_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("it's $(x).sh");
+        std::fs::write(&script, "true\n").unwrap();
+        let args = CreateImage::parse_from([
+            "stratus-create-image".as_ref(),
+            "base.img".as_ref(),
+            "--script".as_ref(),
+            script.as_os_str(),
+            "--package".as_ref(),
+            "dropbear,curl".as_ref(),
+            "-o".as_ref(),
+            "new.img".as_ref(),
+        ]);
+        assert_eq!(args.packages, ["dropbear", "curl"]);
+        for prepare in [false, true] {
+            let text = init_script(&args, prepare);
+            let checked = Command::new("sh")
+                .arg("-n")
+                .arg("-c")
+                .arg(&text)
+                .status()
+                .unwrap();
+            assert!(checked.success(), "{text}");
+            assert!(text.contains("say 'running it'\\''s $(x).sh'"), "{text}");
+            assert!(text.contains("apt-get install -y dropbear curl"), "{text}");
+            assert_eq!(text.contains("./kit/install.sh /"), prepare);
+            assert!(text.trim_end().ends_with("poweroff"));
+        }
+    }
+
+    #[test]
+    fn package_names_cannot_be_options_or_shell() {
+        for bad in ["-y", "a;b", "$(x)", "a b", ""] {
+            let package = format!("--package={bad}");
+            let args = CreateImage::parse_from([
+                "stratus-create-image",
+                "--size",
+                "1M",
+                "-o",
+                "x.img",
+                &package,
+            ]);
+            assert!(check(&args).is_err(), "{bad}");
+        }
+    }
+}
