@@ -14,7 +14,11 @@ CARGO ?= cargo
 COMMANDS = stratus-build-metadata stratus-sign-metadata stratus-validate-metadata \
 	stratus-upload-metadata stratus-deprecate-metadata stratus-upload-image \
 	stratus-search-image stratus-show-image stratus-list-images stratus-manifest \
-	stratus-policy-image stratus-download-image stratus-marketplace
+	stratus-policy-image stratus-download-image \
+	stratus-create-image stratus-run-instance stratus-describe-instance stratus-kill-instance \
+	stratus-marketplace
+KIT = install.sh stratus-context stratus-firstboot rc.local.fragment \
+	stratus-context.service stratus-firstboot.service
 
 .PHONY: all build test demo bench bench-download bench-marketplace man completions install rpm clean check-man fuzz
 
@@ -84,6 +88,14 @@ install: build completions
 		install -m 644 target/completions/fish/$$c.fish $(DATADIR)/fish/vendor_completions.d/$$c.fish; \
 	done
 	install -m 644 man/stratus-marketplace-*.1 $(MANDIR)/
+	# The preparation kit, for authors who prepare images by hand
+	# (stratus-create-image --prepare carries its own copy).
+	install -d $(DATADIR)/stratus/kit
+	for f in $(KIT); do \
+		case $$f in *.*) mode=644 ;; *) mode=755 ;; esac; \
+		[ $$f = install.sh ] && mode=755; \
+		install -m $$mode kit/$$f $(DATADIR)/stratus/kit/$$f; \
+	done
 	# The server: its systemd unit (pointing at this prefix) and, unless one
 	# is there already, its configuration file.
 	install -d $(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/stratuslab

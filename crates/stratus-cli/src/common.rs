@@ -54,6 +54,14 @@ impl Verbosity {
         }
     }
 
+    /// Print what a command did or is doing on stderr (not with `-q`):
+    /// for commands whose stdout carries a document.
+    pub fn info(&self, message: impl fmt::Display) {
+        if self.warnings() {
+            eprintln!("{message}");
+        }
+    }
+
     /// Print detail on stderr (with `-v`).
     pub fn debug(&self, message: impl fmt::Display) {
         if self.detail() {

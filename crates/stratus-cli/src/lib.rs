@@ -12,3 +12,4 @@ pub mod common;
 pub mod listing;
 pub mod signing;
 pub mod site_args;
+pub mod vm;

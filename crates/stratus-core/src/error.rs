@@ -153,6 +153,17 @@ pub enum Error {
     /// The site side failed: the Marketplace, the network, the site policy
     /// or an image download (each with its own exit code).
     Site(crate::site::SiteError),
+    /// An image does not match the size or a checksum of its metadata.
+    ImageMismatch {
+        /// The image file.
+        path: PathBuf,
+        /// What differs: `bytes` or the checksum's algorithm (`SHA-1`).
+        what: String,
+        /// The value the metadata gives.
+        expected: String,
+        /// The value of the image.
+        found: String,
+    },
     /// A value given by the user (option, argument) is not acceptable.
     BadValue {
         /// The option or argument, e.g. `--disks-bus`.
@@ -171,6 +182,7 @@ impl Error {
             Error::Invalid { reason, .. } => reason.exit_code(),
             Error::BadValue { .. } => EXIT_USAGE,
             Error::Site(error) => error.exit_code(),
+            Error::ImageMismatch { .. } => EXIT_MISMATCH,
             Error::Credential(
                 crate::signature::credentials::CredentialError::PasswordRequired { .. },
             ) => EXIT_USAGE,
@@ -225,6 +237,16 @@ impl fmt::Display for Error {
                 value,
                 expected,
             } => write!(f, "{option}: invalid value '{value}': expected {expected}"),
+            Error::ImageMismatch {
+                path,
+                what,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{}: the image does not match its metadata: {what} is {found}, the metadata says {expected}",
+                path.display()
+            ),
         }
     }
 }

@@ -7,9 +7,12 @@
 //! - [`signature`]: the document's enveloped signature, the credentials that
 //!   make it, and the trust that makes its signer someone;
 //! - [`image`]: image bytes streamed through a decompressor into several
-//!   digests at once, and their disk format;
+//!   digests at once, their disk format, and checks against metadata;
 //! - [`site`]: the site side of the Marketplace: its client, the site
-//!   policy, and the verified download of images into a cache;
+//!   policy, the verified download of images into a cache; and what a site
+//!   does with an image: obtain it checked, boot it locally under QEMU with
+//!   an OpenNebula-style context CD, describe it for libvirt or OpenNebula,
+//!   and the kit that prepares images;
 //!
 //! with [`error`] (one error type, one exit code per failure), [`clock`]
 //! ("now", pinned by `STRATUS_NOW`) and [`config`] (the user configuration)

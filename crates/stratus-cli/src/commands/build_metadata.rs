@@ -140,20 +140,38 @@ pub struct BuildMetadata {
 
 /// Run `stratus-build-metadata`.
 pub fn run(args: BuildMetadata) -> Result<i32, CliError> {
+    let text = draft(&args)?;
+    let output = if args.legacy_output {
+        Some(PathBuf::from(legacy_file_name(&args)))
+    } else {
+        args.output.clone()
+    };
+    write_output(output.as_deref(), text.as_bytes())?;
+    if let Some(path) = &output {
+        args.verbosity
+            .debug(format!("Manifest: {}", path.display()));
+    }
+    Ok(0)
+}
+
+/// The draft document `args` describe, as text: what `run` writes. The
+/// commands that make images (`stratus-create-image`, `stratus-run-instance
+/// --save`) describe them with it.
+pub fn draft(args: &BuildMetadata) -> Result<String, CliError> {
     let image = args
         .image
         .clone()
         .ok_or_else(|| CliError::Usage("Please specify an image".into()))?;
     let source = ImageSource::of(&image)?;
-    check_text_options(&args)?;
-    let given = GivenChecksums::from_args(&args)?;
+    check_text_options(args)?;
+    let given = GivenChecksums::from_args(args)?;
     check_choice("--disks-bus", &args.disks_bus, &DISKS_BUSES)?;
     let compression_override = parse_compression(args.compression.as_deref())?;
     if let Some(email) = &args.email {
         check_email(email)?;
     }
     let now = clock::now();
-    let valid = valid_until(&args, now)?;
+    let valid = valid_until(args, now)?;
     if valid <= now {
         args.verbosity.warn(format!(
             "the metadata expires at {}, which is not in the future",
@@ -172,7 +190,7 @@ pub fn run(args: BuildMetadata) -> Result<i32, CliError> {
         }
         _ => None,
     };
-    let scan = scan_image(&image, source, &given.to_compute(), &args)?;
+    let scan = scan_image(&image, source, &given.to_compute(), args)?;
     if scan.compression == Compression::None {
         if let Some(name) = qemu::unsupported_compression(&scan.header) {
             return Err(unreadable_compression(&image, name));
@@ -184,20 +202,8 @@ pub fn run(args: BuildMetadata) -> Result<i32, CliError> {
         .or(probed)
         .unwrap_or_else(|| qemu::format_from_header(&scan.header).to_string());
     let compression = compression_override.unwrap_or(scan.compression);
-    let manifest = build_manifest(&args, &given, &scan.info, compression, format, now, valid)?;
-    let text = write::to_string(&manifest);
-
-    let output = if args.legacy_output {
-        Some(PathBuf::from(legacy_file_name(&args)))
-    } else {
-        args.output.clone()
-    };
-    write_output(output.as_deref(), text.as_bytes())?;
-    if let Some(path) = &output {
-        args.verbosity
-            .debug(format!("Manifest: {}", path.display()));
-    }
-    Ok(0)
+    let manifest = build_manifest(args, &given, &scan.info, compression, format, now, valid)?;
+    Ok(write::to_string(&manifest))
 }
 
 /// Checksums given on the command line, and which to leave out.

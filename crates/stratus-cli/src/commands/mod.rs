@@ -1,11 +1,15 @@
 //! One module per command: its clap definition and its `run`.
 
 pub mod build_metadata;
+pub mod create_image;
 pub mod deprecate_metadata;
+pub mod describe_instance;
 pub mod download_image;
+pub mod kill_instance;
 pub mod list_images;
 pub mod manifest;
 pub mod policy_image;
+pub mod run_instance;
 pub mod search_image;
 pub mod show_image;
 pub mod sign_metadata;
@@ -18,6 +22,10 @@ pub fn all() -> Vec<clap::Command> {
     use clap::CommandFactory;
     vec![
         build_metadata::BuildMetadata::command(),
+        create_image::CreateImage::command(),
+        describe_instance::DescribeInstance::command(),
+        kill_instance::KillInstance::command(),
+        run_instance::RunInstance::command(),
         sign_metadata::SignMetadata::command(),
         validate_metadata::ValidateMetadata::command(),
         upload_metadata::UploadMetadata::command(),

@@ -5,6 +5,9 @@
 //! (it would see the compressed bytes), so its format is recognised from the
 //! header of the decompressed content instead, by the same magic numbers
 //! qemu's probes use.
+//!
+//! Disks are made with it too: blank disks, qcow2 overlays on a base image
+//! (which is then only read) and conversions between formats.
 
 use crate::error::{Error, Result};
 use std::io::Read;
@@ -192,6 +195,90 @@ fn run_bounded(mut command: Command, image: &Path) -> Result<Output> {
         stdout,
         stderr,
     })
+}
+
+/// Run `qemu-img` with `args`; its error output becomes the message of a
+/// failure, prefixed with `what`.
+fn run_qemu_img(args: &[&std::ffi::OsStr], what: &str) -> Result<()> {
+    let program = qemu_img_program();
+    let output = Command::new(&program)
+        .args(args)
+        .output()
+        .map_err(|e| Error::Tool {
+            tool: "qemu-img",
+            message: format!("could not run '{program}': {e}"),
+        })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(Error::Tool {
+        tool: "qemu-img",
+        message: format!(
+            "{what}: {}",
+            String::from_utf8_lossy(&output.stderr)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    })
+}
+
+/// Make a blank disk of `size` (a qemu-img size such as `3G`) in `format`
+/// (`raw` or `qcow2`) at `path`.
+pub fn create_blank(path: &Path, format: &str, size: &str) -> Result<()> {
+    let target = as_plain_file(path);
+    run_qemu_img(
+        &[
+            "create".as_ref(),
+            "-q".as_ref(),
+            "-f".as_ref(),
+            format.as_ref(),
+            target.as_os_str(),
+            size.as_ref(),
+        ],
+        &format!("could not create {}", path.display()),
+    )
+}
+
+/// Make a qcow2 overlay at `overlay` whose backing file is `base` (of
+/// `base_format`): the VM writes to the overlay, `base` is only read.
+pub fn create_overlay(base: &Path, base_format: &str, overlay: &Path) -> Result<()> {
+    let base = std::fs::canonicalize(base).map_err(|e| Error::io(base, e))?;
+    let target = as_plain_file(overlay);
+    run_qemu_img(
+        &[
+            "create".as_ref(),
+            "-q".as_ref(),
+            "-f".as_ref(),
+            "qcow2".as_ref(),
+            "-F".as_ref(),
+            base_format.as_ref(),
+            "-b".as_ref(),
+            base.as_os_str(),
+            target.as_os_str(),
+        ],
+        &format!("could not create the overlay {}", overlay.display()),
+    )
+}
+
+/// Copy the image `source` (of `source_format`) to `target` in `format`,
+/// the whole chain of an overlay flattened into one file.
+pub fn convert(source: &Path, source_format: &str, target: &Path, format: &str) -> Result<()> {
+    let source_file = as_plain_file(source);
+    let target_file = as_plain_file(target);
+    run_qemu_img(
+        &[
+            "convert".as_ref(),
+            "-q".as_ref(),
+            "-f".as_ref(),
+            source_format.as_ref(),
+            "-O".as_ref(),
+            format.as_ref(),
+            source_file.as_os_str(),
+            target_file.as_os_str(),
+        ],
+        &format!("could not convert {} to {format}", source.display()),
+    )
 }
 
 /// qemu-img reads `name:rest` as a protocol and `-name` as an option: a

@@ -1,5 +1,6 @@
 //! The site side: finding entries on a Marketplace, deciding with the site
-//! policy, and downloading verified images.
+//! policy, downloading verified images, and what a site then does with
+//! them.
 //!
 //! - [`endpoint`]: the Marketplace endpoint (option, environment, user
 //!   configuration, default) and the URLs built from it;
@@ -12,7 +13,14 @@
 //! - [`resolve`]: every candidate verified and judged, the one chosen;
 //! - [`download`] and [`cache`]: the one download and verification path,
 //!   streaming, resumable, content-addressed cache, atomic rename;
-//! - [`error`]: the failures, with exit codes 5, 6 and 7.
+//! - [`error`]: the failures, with exit codes 5, 6 and 7;
+//! - [`obtain`]: the base image of an instance or a new image, from a local
+//!   file, a metadata document or the Marketplace, verified before anything
+//!   uses it;
+//! - [`context`]: the OpenNebula-style context CD a guest reads at boot;
+//! - [`instance`]: local QEMU instances: overlay, command line, state
+//!   directory, and the descriptions for libvirt and OpenNebula;
+//! - [`kit`]: the preparation kit installed into images.
 //!
 //! # Resolving an input to a verified local image
 //!
@@ -55,11 +63,15 @@
 //! network, 255 local I/O.
 
 pub mod cache;
+pub mod context;
 pub mod download;
 pub mod endpoint;
 pub mod error;
 pub mod http;
+pub mod instance;
+pub mod kit;
 pub mod marketplace;
+pub mod obtain;
 pub mod policy;
 pub mod resolve;
 pub mod source;
