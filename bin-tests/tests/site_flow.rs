@@ -996,3 +996,90 @@ fn upload_image_adds_the_location_signs_and_publishes() {
         stderr(&output)
     );
 }
+
+#[test]
+fn format_converts_the_verified_image_with_qemu_img() {
+    let lab = Lab::new();
+    let who = authors(&lab);
+    let web = WebServer::start();
+    let raw = sample_image(1 << 20, 14);
+    let url = web.route("/raw.img", Behaviour::Serve(raw.clone()));
+    let file = lab.write("raw.img", &raw);
+    let doc = signed(&lab, &file, &[url], &who.cert, &who.key, &[]);
+    let meta = lab.write("m.xml", &doc);
+    let target = lab.path("out.qcow2");
+    let mut c = site(&lab, DOWNLOAD);
+    c.args([
+        "--ca",
+        arg(&who.ca),
+        "--format",
+        "qcow2",
+        "-o",
+        arg(&target),
+        arg(&meta),
+    ]);
+    assert_ok(&run_with_input(c, b""), "--format qcow2");
+    let info =
+        String::from_utf8(tool("qemu-img", &["info", "--output=json", arg(&target)])).unwrap();
+    assert!(info.contains("\"format\": \"qcow2\""), "{info}");
+    // Its content is the verified image.
+    let back = lab.path("back.raw");
+    tool(
+        "qemu-img",
+        &[
+            "convert",
+            "-f",
+            "qcow2",
+            "-O",
+            "raw",
+            arg(&target),
+            arg(&back),
+        ],
+    );
+    assert_eq!(std::fs::read(&back).unwrap(), raw);
+}
+
+#[test]
+fn signature_profile_in_the_user_configuration_chooses_rsa_sha1() {
+    let lab = Lab::new();
+    let who = authors(&lab);
+    std::fs::create_dir_all(lab.home().join(".stratuslab")).unwrap();
+    std::fs::write(
+        lab.home().join(".stratuslab/stratuslab-user.cfg"),
+        "[default]\nsignature_profile = legacy-sha1\n",
+    )
+    .unwrap();
+    let draft = build_in(
+        &lab,
+        &[
+            "--format",
+            "raw",
+            "--os",
+            "ttylinux",
+            arg(&lab.write("i", b"x")),
+        ],
+    );
+    let doc = lab.sign_ok(
+        &["--pem-cert", arg(&who.cert), "--pem-key", arg(&who.key)],
+        &draft,
+    );
+    assert_eq!(
+        dsig_algorithm(&doc, "SignatureMethod"),
+        "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+    );
+    std::fs::write(
+        lab.home().join(".stratuslab/stratuslab-user.cfg"),
+        "[default]\nsignature_profile = sha3-for-fun\n",
+    )
+    .unwrap();
+    let output = lab.sign(
+        &["--pem-cert", arg(&who.cert), "--pem-key", arg(&who.key)],
+        &draft,
+    );
+    assert_code(&output, 2, "an unknown profile");
+    assert!(
+        stderr(&output).contains("signature_profile"),
+        "{}",
+        stderr(&output)
+    );
+}
