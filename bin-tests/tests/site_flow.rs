@@ -897,6 +897,23 @@ fn https_locations_are_verified_and_a_ca_bundle_admits_a_private_ca() {
     assert_ok(&run_with_input(c, b""), "with --ca-bundle");
     assert_eq!(std::fs::read(&target).unwrap(), raw);
 
+    // Through a proxy: HTTPS_PROXY, a CONNECT tunnel, TLS still verified.
+    std::fs::remove_file(&target).unwrap();
+    let proxy = Proxy::start();
+    let mut c = site(&lab, DOWNLOAD);
+    c.env("HTTPS_PROXY", proxy.url());
+    c.args([
+        "--ca",
+        arg(&who.ca),
+        "--ca-bundle",
+        arg(&bundle),
+        "-o",
+        arg(&target),
+        arg(&meta),
+    ]);
+    assert_ok(&run_with_input(c, b""), "through HTTPS_PROXY");
+    assert_eq!(proxy.forwarded.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(std::fs::read(&target).unwrap(), raw);
     std::fs::remove_file(&target).unwrap();
     let mut c = site(&lab, DOWNLOAD);
     c.args([
@@ -1082,4 +1099,65 @@ fn signature_profile_in_the_user_configuration_chooses_rsa_sha1() {
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn several_uploads_in_one_call_and_every_form_of_input() {
+    let lab = Lab::new();
+    let who = authors(&lab);
+    let market = Server::options().now(NOW).start();
+    let web = WebServer::start();
+    let mut files = Vec::new();
+    let mut raws = Vec::new();
+    for n in 0..2u64 {
+        let raw = sample_image(4096, 100 + n);
+        let url = web.route(&format!("/i{n}"), Behaviour::Serve(raw.clone()));
+        let file = lab.write(&format!("i{n}"), &raw);
+        let doc = signed(&lab, &file, &[url], &who.cert, &who.key, &[]);
+        files.push(lab.write(&format!("i{n}.xml"), &doc));
+        raws.push(raw);
+    }
+    let mut c = site(&lab, UPLOAD);
+    c.args(["--marketplace-endpoint", &market.base]);
+    c.args(files.iter().map(|f| arg(f)));
+    let output = run_with_input(c, b"");
+    assert_ok(&output, "two uploads");
+    let entries: Vec<String> = stdout(&output).lines().map(str::to_string).collect();
+    assert_eq!(entries.len(), 2, "one entry URL each: {entries:?}");
+
+    let entry = &entries[1];
+    let key = entry
+        .strip_prefix(&format!("{}/metadata/", market.base))
+        .unwrap()
+        .to_string();
+    let (id, email) = {
+        let mut parts = key.split('/');
+        (
+            parts.next().unwrap().to_string(),
+            parts.next().unwrap().to_string(),
+        )
+    };
+    let id_email = format!("{id}/{email}");
+    let policy = lab.write("p.cfg", "[trust]\nca = ca.pem\n");
+    for input in [id.as_str(), id_email.as_str(), key.as_str(), entry.as_str()] {
+        let mut c = site(&lab, POLICY);
+        c.args([
+            "--marketplace-endpoint",
+            &market.base,
+            "--policy",
+            arg(&policy),
+            input,
+        ]);
+        let output = run_with_input(c, b"");
+        assert_ok(&output, &format!("policy-image {input}"));
+        assert_eq!(stdout(&output).trim(), entry, "{input}");
+    }
+    let target = lab.path("by-url.img");
+    let output = download(
+        &lab,
+        &market,
+        &["--policy", arg(&policy), "-o", arg(&target), entry],
+    );
+    assert_ok(&output, "download by entry URL");
+    assert_eq!(std::fs::read(&target).unwrap(), raws[1]);
 }
