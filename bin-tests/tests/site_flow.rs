@@ -702,6 +702,8 @@ fn deprecation_round_trip() {
     let p = publish(&[], false);
     let policy = p.lab.write("p.cfg", "[trust]\nca = ca.pem\n");
     let mut c = site(&p.lab, DEPRECATE);
+    // An hour after the entry was signed (the clock is pinned).
+    c.env("STRATUS_NOW", "2026-01-15T11:20:30Z");
     c.args([
         "--marketplace-endpoint",
         &p.market.base,
@@ -779,6 +781,30 @@ fn deprecation_round_trip() {
         "{}",
         stderr(&output)
     );
+    assert_eq!(
+        p.market.get(&format!("/metadata/{}", p.id)).text(),
+        entries_before
+    );
+
+    // A certificate without any e-mail claiming Jane's: its subject did
+    // not sign the entry, refused before anything is uploaded.
+    let mut c = site(&p.lab, DEPRECATE);
+    c.args([
+        "--marketplace-endpoint",
+        &p.market.base,
+        "--pem-cert",
+        arg(&p.who.bare_cert),
+        "--pem-key",
+        arg(&p.who.bare_key),
+        "--email",
+        AUTHOR,
+        "--created",
+        "2026-01-15T10:20:30Z",
+        &p.id,
+    ]);
+    let output = run_with_input(c, b"");
+    assert_code(&output, 2, "a subject that did not sign the entry");
+    assert!(stderr(&output).contains("subject"), "{}", stderr(&output));
     assert_eq!(
         p.market.get(&format!("/metadata/{}", p.id)).text(),
         entries_before
