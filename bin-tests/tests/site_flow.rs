@@ -702,6 +702,8 @@ fn deprecation_round_trip() {
     let p = publish(&[], false);
     let policy = p.lab.write("p.cfg", "[trust]\nca = ca.pem\n");
     let mut c = site(&p.lab, DEPRECATE);
+    // An hour after the entry was signed (the clock is pinned).
+    c.env("STRATUS_NOW", "2026-01-15T11:20:30Z");
     c.args([
         "--marketplace-endpoint",
         &p.market.base,
@@ -779,6 +781,30 @@ fn deprecation_round_trip() {
         "{}",
         stderr(&output)
     );
+    assert_eq!(
+        p.market.get(&format!("/metadata/{}", p.id)).text(),
+        entries_before
+    );
+
+    // A certificate without any e-mail claiming Jane's: its subject did
+    // not sign the entry, refused before anything is uploaded.
+    let mut c = site(&p.lab, DEPRECATE);
+    c.args([
+        "--marketplace-endpoint",
+        &p.market.base,
+        "--pem-cert",
+        arg(&p.who.bare_cert),
+        "--pem-key",
+        arg(&p.who.bare_key),
+        "--email",
+        AUTHOR,
+        "--created",
+        "2026-01-15T10:20:30Z",
+        &p.id,
+    ]);
+    let output = run_with_input(c, b"");
+    assert_code(&output, 2, "a subject that did not sign the entry");
+    assert!(stderr(&output).contains("subject"), "{}", stderr(&output));
     assert_eq!(
         p.market.get(&format!("/metadata/{}", p.id)).text(),
         entries_before
@@ -897,6 +923,23 @@ fn https_locations_are_verified_and_a_ca_bundle_admits_a_private_ca() {
     assert_ok(&run_with_input(c, b""), "with --ca-bundle");
     assert_eq!(std::fs::read(&target).unwrap(), raw);
 
+    // Through a proxy: HTTPS_PROXY, a CONNECT tunnel, TLS still verified.
+    std::fs::remove_file(&target).unwrap();
+    let proxy = Proxy::start();
+    let mut c = site(&lab, DOWNLOAD);
+    c.env("HTTPS_PROXY", proxy.url());
+    c.args([
+        "--ca",
+        arg(&who.ca),
+        "--ca-bundle",
+        arg(&bundle),
+        "-o",
+        arg(&target),
+        arg(&meta),
+    ]);
+    assert_ok(&run_with_input(c, b""), "through HTTPS_PROXY");
+    assert_eq!(proxy.forwarded.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(std::fs::read(&target).unwrap(), raw);
     std::fs::remove_file(&target).unwrap();
     let mut c = site(&lab, DOWNLOAD);
     c.args([
@@ -995,4 +1038,152 @@ fn upload_image_adds_the_location_signs_and_publishes() {
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn format_converts_the_verified_image_with_qemu_img() {
+    let lab = Lab::new();
+    let who = authors(&lab);
+    let web = WebServer::start();
+    let raw = sample_image(1 << 20, 14);
+    let url = web.route("/raw.img", Behaviour::Serve(raw.clone()));
+    let file = lab.write("raw.img", &raw);
+    let doc = signed(&lab, &file, &[url], &who.cert, &who.key, &[]);
+    let meta = lab.write("m.xml", &doc);
+    let target = lab.path("out.qcow2");
+    let mut c = site(&lab, DOWNLOAD);
+    c.args([
+        "--ca",
+        arg(&who.ca),
+        "--format",
+        "qcow2",
+        "-o",
+        arg(&target),
+        arg(&meta),
+    ]);
+    assert_ok(&run_with_input(c, b""), "--format qcow2");
+    let info =
+        String::from_utf8(tool("qemu-img", &["info", "--output=json", arg(&target)])).unwrap();
+    assert!(info.contains("\"format\": \"qcow2\""), "{info}");
+    // Its content is the verified image.
+    let back = lab.path("back.raw");
+    tool(
+        "qemu-img",
+        &[
+            "convert",
+            "-f",
+            "qcow2",
+            "-O",
+            "raw",
+            arg(&target),
+            arg(&back),
+        ],
+    );
+    assert_eq!(std::fs::read(&back).unwrap(), raw);
+}
+
+#[test]
+fn signature_profile_in_the_user_configuration_chooses_rsa_sha1() {
+    let lab = Lab::new();
+    let who = authors(&lab);
+    std::fs::create_dir_all(lab.home().join(".stratuslab")).unwrap();
+    std::fs::write(
+        lab.home().join(".stratuslab/stratuslab-user.cfg"),
+        "[default]\nsignature_profile = legacy-sha1\n",
+    )
+    .unwrap();
+    let draft = build_in(
+        &lab,
+        &[
+            "--format",
+            "raw",
+            "--os",
+            "ttylinux",
+            arg(&lab.write("i", b"x")),
+        ],
+    );
+    let doc = lab.sign_ok(
+        &["--pem-cert", arg(&who.cert), "--pem-key", arg(&who.key)],
+        &draft,
+    );
+    assert_eq!(
+        dsig_algorithm(&doc, "SignatureMethod"),
+        "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+    );
+    std::fs::write(
+        lab.home().join(".stratuslab/stratuslab-user.cfg"),
+        "[default]\nsignature_profile = sha3-for-fun\n",
+    )
+    .unwrap();
+    let output = lab.sign(
+        &["--pem-cert", arg(&who.cert), "--pem-key", arg(&who.key)],
+        &draft,
+    );
+    assert_code(&output, 2, "an unknown profile");
+    assert!(
+        stderr(&output).contains("signature_profile"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn several_uploads_in_one_call_and_every_form_of_input() {
+    let lab = Lab::new();
+    let who = authors(&lab);
+    let market = Server::options().now(NOW).start();
+    let web = WebServer::start();
+    let mut files = Vec::new();
+    let mut raws = Vec::new();
+    for n in 0..2u64 {
+        let raw = sample_image(4096, 100 + n);
+        let url = web.route(&format!("/i{n}"), Behaviour::Serve(raw.clone()));
+        let file = lab.write(&format!("i{n}"), &raw);
+        let doc = signed(&lab, &file, &[url], &who.cert, &who.key, &[]);
+        files.push(lab.write(&format!("i{n}.xml"), &doc));
+        raws.push(raw);
+    }
+    let mut c = site(&lab, UPLOAD);
+    c.args(["--marketplace-endpoint", &market.base]);
+    c.args(files.iter().map(|f| arg(f)));
+    let output = run_with_input(c, b"");
+    assert_ok(&output, "two uploads");
+    let entries: Vec<String> = stdout(&output).lines().map(str::to_string).collect();
+    assert_eq!(entries.len(), 2, "one entry URL each: {entries:?}");
+
+    let entry = &entries[1];
+    let key = entry
+        .strip_prefix(&format!("{}/metadata/", market.base))
+        .unwrap()
+        .to_string();
+    let (id, email) = {
+        let mut parts = key.split('/');
+        (
+            parts.next().unwrap().to_string(),
+            parts.next().unwrap().to_string(),
+        )
+    };
+    let id_email = format!("{id}/{email}");
+    let policy = lab.write("p.cfg", "[trust]\nca = ca.pem\n");
+    for input in [id.as_str(), id_email.as_str(), key.as_str(), entry.as_str()] {
+        let mut c = site(&lab, POLICY);
+        c.args([
+            "--marketplace-endpoint",
+            &market.base,
+            "--policy",
+            arg(&policy),
+            input,
+        ]);
+        let output = run_with_input(c, b"");
+        assert_ok(&output, &format!("policy-image {input}"));
+        assert_eq!(stdout(&output).trim(), entry, "{input}");
+    }
+    let target = lab.path("by-url.img");
+    let output = download(
+        &lab,
+        &market,
+        &["--policy", arg(&policy), "-o", arg(&target), entry],
+    );
+    assert_ok(&output, "download by entry URL");
+    assert_eq!(std::fs::read(&target).unwrap(), raws[1]);
 }

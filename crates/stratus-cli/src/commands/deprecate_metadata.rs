@@ -10,7 +10,8 @@
 //! `stratus-sign-metadata`, validated, and uploaded. Its entry URL is
 //! printed. An entry is deprecated only by its endorser: a certificate that
 //! carries e-mails none of which is `--email` is refused before anything
-//! is sent.
+//! is sent, and so is a certificate without any e-mail whose subject is
+//! not the one that signed the entry.
 
 use crate::common::{CliError, Verbosity};
 use crate::signing::{self, CredentialArgs};
@@ -135,6 +136,7 @@ pub fn run(args: DeprecateMetadata) -> Result<i32, CliError> {
             )));
         }
     }
+    let entry_subject = endorser_subject(&manifest);
     manifest.terms.deprecated = Some(args.reason.clone());
     manifest.endorsement = None;
     let draft = write::to_string(&manifest);
@@ -146,6 +148,14 @@ pub fn run(args: DeprecateMetadata) -> Result<i32, CliError> {
         &TrustOptions::none(),
     )?;
     let signed_manifest = read::from_str(&signed, "the deprecation entry")?;
+    // A certificate without any e-mail proves nothing about `--email`: then
+    // the entry must have been signed by this very subject.
+    if carried.is_empty() && endorser_subject(&signed_manifest) != entry_subject {
+        return Err(CliError::Usage(format!(
+            "the signing certificate carries no e-mail and its subject is not the one that signed the entry ({}): only the endorser of an entry can deprecate it",
+            clean(entry_subject.as_deref().unwrap_or("unknown"))
+        )));
+    }
     let outcome = marketplace.upload(signed.as_bytes()).map_err(site_error)?;
     let created = signed_manifest
         .endorsement
@@ -164,6 +174,15 @@ pub fn run(args: DeprecateMetadata) -> Result<i32, CliError> {
         );
     }
     Ok(0)
+}
+
+/// The subject DN the endorsement of `manifest` names.
+fn endorser_subject(manifest: &Manifest) -> Option<String> {
+    manifest
+        .endorsement
+        .as_ref()
+        .and_then(|e| e.endorser.as_ref())
+        .and_then(|e| e.subject.clone())
 }
 
 /// The entry to deprecate, verified: of those the Marketplace returns for

@@ -8,7 +8,7 @@
 //! `stratus_core::site::policy`): `--explain` prints each candidate with
 //! each rule's outcome, `--json` the same as one JSON object.
 
-use crate::common::{CliError, Verbosity};
+use crate::common::{write_output, CliError, Verbosity};
 use crate::site_args::{
     candidate_name, clean, print_refusals, site_error, NetArgs, PolicyArgs, SysadminConfigArgs,
     SITE_EXIT_CODES_HELP,
@@ -70,21 +70,24 @@ pub fn run(args: PolicyImage) -> Result<i32, CliError> {
     let site = site(&args.policy, &args.net, &args.config, &args.verbosity, true)?;
     let resolution = resolve::resolve(&site, &source)?;
     let endpoint = &site.marketplace.endpoint;
+    // Written in one piece, a reader that goes away (`| head`) ignored.
+    let mut out = String::new();
     if args.json {
-        println!("{}", json(&resolution, endpoint));
+        out = format!("{}\n", json(&resolution, endpoint));
     } else if args.explain {
-        explain(&resolution, endpoint);
+        out = explain(&resolution, endpoint);
     }
-    match resolution.accepted() {
-        Ok(chosen) => {
-            if !args.json {
-                let url = chosen
-                    .entry_url(endpoint)
-                    .unwrap_or_else(|| chosen.origin.clone());
-                println!("{}", clean(&url));
-            }
-            Ok(0)
-        }
+    let accepted = resolution.accepted();
+    if let (Ok(chosen), false) = (&accepted, args.json) {
+        let url = chosen
+            .entry_url(endpoint)
+            .unwrap_or_else(|| chosen.origin.clone());
+        out.push_str(&clean(&url));
+        out.push('\n');
+    }
+    write_output(None, out.as_bytes())?;
+    match accepted {
+        Ok(_) => Ok(0),
         Err(refusal) => {
             if !args.explain && !args.json {
                 print_refusals(&resolution);
@@ -114,27 +117,36 @@ pub fn site(
 }
 
 /// Each candidate, each rule.
-fn explain(resolution: &Resolution, endpoint: &Endpoint) {
-    println!(
+fn explain(resolution: &Resolution, endpoint: &Endpoint) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "{}: {} candidate(s)",
         clean(&resolution.subject),
         resolution.candidates.len()
     );
     let chosen = resolution.chosen().map(|c| c as *const _);
     for (i, candidate) in resolution.candidates.iter().enumerate() {
-        println!();
-        println!("candidate {}: {}", i + 1, candidate_name(candidate));
+        let _ = writeln!(out);
+        let _ = writeln!(out, "candidate {}: {}", i + 1, candidate_name(candidate));
         if let Some(url) = candidate.entry_url(endpoint) {
-            println!("  entry: {}", clean(&url));
+            let _ = writeln!(out, "  entry: {}", clean(&url));
         }
-        println!("  from: {}", clean(&candidate.origin));
+        let _ = writeln!(out, "  from: {}", clean(&candidate.origin));
         for check in &candidate.checks {
             let mark = match (check.applied, check.passed) {
                 (false, _) => "-",
                 (true, true) => "ok",
                 (true, false) => "REFUSED",
             };
-            println!("  {:<20} {:<8} {}", check.rule, mark, clean(&check.message));
+            let _ = writeln!(
+                out,
+                "  {:<20} {:<8} {}",
+                check.rule,
+                mark,
+                clean(&check.message)
+            );
         }
         let verdict = if chosen == Some(candidate as *const _) {
             "accepted (chosen)".to_string()
@@ -143,9 +155,10 @@ fn explain(resolution: &Resolution, endpoint: &Endpoint) {
         } else {
             format!("refused (exit code {})", candidate.code)
         };
-        println!("  decision: {verdict}");
+        let _ = writeln!(out, "  decision: {verdict}");
     }
-    println!();
+    let _ = writeln!(out);
+    out
 }
 
 /// The decision as JSON.
