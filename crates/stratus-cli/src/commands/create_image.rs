@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use stratus_core::image::qemu;
 use stratus_core::site::context::Context;
-use stratus_core::site::instance::{self, Disk, Network, Spec};
+use stratus_core::site::instance::{self, Accel, Disk, Network, Spec};
 use stratus_core::site::kit;
 use stratus_core::site::obtain::LocalImage;
 use stratus_core::Error;
@@ -543,12 +543,13 @@ fn customise_by_guestfs(
     let mut command = Command::new(
         std::env::var("STRATUS_VIRT_CUSTOMIZE").unwrap_or_else(|_| "virt-customize".into()),
     );
+    // --format applies to the -a after it.
     command
         .arg("-q")
-        .arg("-a")
-        .arg(disk)
         .arg("--format")
-        .arg(format);
+        .arg(format)
+        .arg("-a")
+        .arg(disk);
     if args.packages.is_empty() {
         command.arg("--no-network");
     }
@@ -571,25 +572,75 @@ fn customise_by_guestfs(
             .arg("--root-password")
             .arg("random");
     }
-    let output = command.output().map_err(|e| Error::Tool {
-        tool: "virt-customize",
-        message: if e.kind() == std::io::ErrorKind::NotFound {
-            "virt-customize was not found: install libguestfs (Debian: guestfs-tools), or use --method boot".into()
-        } else {
-            format!("could not run virt-customize: {e}")
-        },
-    })?;
-    if !output.status.success() {
-        return Err(CliError::Core(Error::Tool {
+    // libguestfs runs its appliance with KVM whenever /dev/kvm exists, and
+    // hangs where KVM runs no guest: TCG unless KVM was asked for.
+    if args.vm.accel()? != Accel::Kvm {
+        command.env("LIBGUESTFS_BACKEND_SETTINGS", "force_tcg");
+    }
+    let log_path = staging.path().join("virt-customize.log");
+    let log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
+    // Its own process group, so that a timeout stops its appliance too.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .map_err(|e| Error::Tool {
+            tool: "virt-customize",
+            message: if e.kind() == std::io::ErrorKind::NotFound {
+                "virt-customize was not found: install libguestfs (Debian: guestfs-tools), or use --method boot".into()
+            } else {
+                format!("could not run virt-customize: {e}")
+            },
+        })?;
+    let deadline =
+        std::time::Instant::now() + std::time::Duration::from_secs(args.vm_start_timeout);
+    let status = loop {
+        if let Some(status) = child
+            .try_wait()
+            .map_err(|e| Error::io("virt-customize", e))?
+        {
+            break Some(status);
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(format!("-{}", child.id()))
+                .status();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let stderr = std::fs::read_to_string(&log_path).unwrap_or_default();
+    match status {
+        Some(status) if status.success() => Ok(()),
+        other => Err(CliError::Core(Error::Tool {
             tool: "virt-customize",
             message: format!(
-                "virt-customize failed on {}: {}",
+                "virt-customize {} on {}: {}",
+                if other.is_some() {
+                    "failed".to_string()
+                } else {
+                    format!("did not finish within {} s: stopped", args.vm_start_timeout)
+                },
                 disk.display(),
-                vm::tail(&String::from_utf8_lossy(&output.stderr), 10)
+                error_lines(&stderr)
             ),
-        }));
+        })),
     }
-    Ok(())
+}
+
+/// The lines of virt-customize's messages that say what failed (its
+/// advice about debugging follows them), else the end of its output.
+fn error_lines(stderr: &str) -> String {
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error:")).collect();
+    if errors.is_empty() {
+        vm::tail(stderr, 10)
+    } else {
+        errors.join("\n")
+    }
 }
 
 #[cfg(test)]
