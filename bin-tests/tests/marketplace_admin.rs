@@ -220,7 +220,10 @@ fn configuration_errors_stop_start_up_with_a_clear_message() {
             "'data.dir': invalid value 'relative/dir': expected an absolute path",
         ),
         ("admin.email=\n", "'admin.email' is required"),
-        ("validate.email=true\n", "validate.email=false"),
+        (
+            "validate.email=true\n",
+            "'mail.host' is required with validate.email=true",
+        ),
         ("validate.email=yes\n", "expected true or false"),
     ];
     for (text, message) in cases {

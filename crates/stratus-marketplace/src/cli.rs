@@ -64,9 +64,12 @@ pub enum Command {
     ///
     /// The legacy HTTP API: GET /metadata lists entries (XML, or DataTables JSON), POST
     /// /metadata uploads a signed document, GET /metadata/ID/EMAIL/CREATED returns one, plus
-    /// /tag, /endorsers and /sync. Every upload is verified as stratus-validate-metadata does
-    /// (signature, constraints, RDF/XML; the signer's chain with --ca or --trust-dir) and is
-    /// acknowledged (201) once committed. When ready, one line goes to standard output:
+    /// /tag, /endorsers, /upload, /action (e-mail confirmation), /query (SPARQL, with
+    /// --sparql) and /sync. A browser gets the same URLs as web pages. Every upload is
+    /// verified as stratus-validate-metadata does (signature, constraints, RDF/XML; the
+    /// signer's chain with --ca or --trust-dir) and is acknowledged (201) once committed; with
+    /// validate.email=true it awaits its endorser's confirmation by e-mail (202) unless the
+    /// endorser whitelist admits its signer. When ready, one line goes to standard output:
     /// "stratus-marketplace: listening on http://ADDR/". SIGTERM or SIGINT stops it after
     /// the requests in flight.
     #[command(after_help = EXIT_CODES_HELP)]
@@ -148,6 +151,9 @@ pub struct Serve {
     /// Refuse documents without an endorser e-mail or endorsement time (upload.require.endorsement)
     #[arg(long)]
     pub require_endorsement: bool,
+    /// Serve the SPARQL endpoint /query (sparql.enabled): every entry's triples kept in memory
+    #[arg(long)]
+    pub sparql: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub trust: Trust,
@@ -301,6 +307,7 @@ fn run_serve(args: Serve) -> Result<i32, Failure> {
         tls_key: args.tls_key.clone(),
         max_body_bytes: args.max_body_bytes,
         require_endorsement: args.require_endorsement,
+        sparql: args.sparql,
         ..trust_overrides(&args.trust)
     };
     let settings = settings(overrides, &args.common)?;
@@ -325,6 +332,35 @@ fn run_serve(args: Serve) -> Result<i32, Failure> {
     let address = listener
         .local_addr()
         .map_err(|e| Failure::new(EXIT_NETWORK, e.to_string()))?;
+    let mailer = match &settings.mail {
+        Some(mail) => Some(Arc::new(
+            crate::mail::Mailer::new(mail.clone())
+                .map_err(|e| Failure::new(EXIT_USAGE, format!("configuration: {e}")))?,
+        )),
+        None => None,
+    };
+    let whitelist = match &settings.whitelist {
+        Some(whitelist) => {
+            let loaded = crate::whitelist::Whitelist::load(whitelist)
+                .map_err(|e| Failure::new(EXIT_RUNTIME, e.to_string()))?;
+            tracing::info!("endorser whitelist: {} names", loaded.len());
+            Some(Arc::new(loaded))
+        }
+        None => None,
+    };
+    let sparql = match settings.sparql.enabled {
+        true => Some(Arc::new(
+            crate::sparql::Sparql::new(settings.sparql)
+                .map_err(|e| Failure::new(EXIT_RUNTIME, format!("SPARQL: {e}")))?,
+        )),
+        false => None,
+    };
+    let jobs = Arc::new(crate::reminders::Jobs {
+        store: store.clone(),
+        mailer: mailer.clone(),
+        reminders: settings.reminders,
+        endpoint: settings.endpoint.clone(),
+    });
     let state = AppState {
         store: store.clone(),
         checker: Arc::new(checker),
@@ -334,7 +370,12 @@ fn run_serve(args: Serve) -> Result<i32, Failure> {
             max_body_bytes: settings.max_body_bytes,
             sync_enabled: settings.sync_enabled,
             data_dir: settings.data_dir.clone(),
+            validate_email: settings.validate_email,
+            pending_for: settings.pending_for,
         }),
+        mailer,
+        whitelist,
+        sparql: sparql.clone(),
     };
     let limits = Limits {
         request_timeout: settings.request_timeout,
@@ -350,6 +391,7 @@ fn run_serve(args: Serve) -> Result<i32, Failure> {
         .map_err(|e| Failure::new(EXIT_RUNTIME, format!("cannot start the runtime: {e}")))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let entries = store.len()?;
+    let sparql_store: Arc<dyn Store> = store.clone();
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)
             .map_err(|e| Failure::new(EXIT_NETWORK, e.to_string()))?;
@@ -367,6 +409,22 @@ fn run_serve(args: Serve) -> Result<i32, Failure> {
                 .map(|f| format!(", configuration {}", f.display()))
                 .unwrap_or_default()
         );
+        tokio::spawn(crate::reminders::run(jobs));
+        if let Some(sparql) = sparql {
+            // Fill the graph now, so that the first query does not wait.
+            let store = sparql_store;
+            tokio::task::spawn_blocking(move || {
+                let started = std::time::Instant::now();
+                match sparql.catch_up(store.as_ref()) {
+                    Ok(()) => tracing::info!(
+                        "SPARQL graph: {} quads in {:.1} s",
+                        sparql.len(),
+                        started.elapsed().as_secs_f64()
+                    ),
+                    Err(error) => tracing::error!("SPARQL graph: {error}"),
+                }
+            });
+        }
         // The line scripts and tests wait for: the server answers now.
         println!("stratus-marketplace: listening on {scheme}://{address}/");
         let _ = std::io::stdout().flush();

@@ -8,8 +8,8 @@
 //! - Every key of the legacy server is accepted and validated as it was
 //!   (booleans `true`/`false`, ports 1–65535, e-mails, URLs, absolute
 //!   paths; "required" keys may not be empty). A few keys of our own
-//!   (`server.*`, `trust.*`, `upload.*`, `sync.*`) configure what the
-//!   legacy server did not have. An unknown key is an error naming the key
+//!   (`server.*`, `trust.*`, `upload.*`, `sync.*`, `sparql.*`,
+//!   `mail.timeout`) configure what the legacy server did not have. An unknown key is an error naming the key
 //!   and its line.
 //! - Each key can be overridden by an environment variable: `MARKETPLACE_`
 //!   and the key in upper case with `.` as `_` (`MARKETPLACE_DATA_DIR`).
@@ -131,6 +131,11 @@ const KEYS: &[(&str, Kind, bool)] = &[
     ("trust.crl", Kind::Paths, false),
     ("upload.require.endorsement", Kind::Boolean, false),
     ("sync.enabled", Kind::Boolean, false),
+    ("upload.pending.hours", Kind::PositiveInteger, true),
+    ("mail.timeout", Kind::Seconds, true),
+    ("sparql.enabled", Kind::Boolean, false),
+    ("sparql.timeout", Kind::Seconds, true),
+    ("sparql.max.results", Kind::PositiveInteger, true),
 ];
 
 /// What the command line gives, over the file and the environment.
@@ -158,6 +163,54 @@ pub struct Overrides {
     pub max_body_bytes: Option<u64>,
     /// `--require-endorsement`.
     pub require_endorsement: bool,
+    /// `--sparql`.
+    pub sparql: bool,
+}
+
+/// How to reach the SMTP server (marketplace.md §5.6, §6.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailSettings {
+    /// `mail.host`.
+    pub host: String,
+    /// `mail.port`.
+    pub port: u16,
+    /// `mail.user` (authentication only with a password too).
+    pub user: Option<String>,
+    /// `mail.password`.
+    pub password: Option<String>,
+    /// `mail.ssl=true`: SMTPS (TLS from the first byte); else STARTTLS
+    /// when the server offers it, required when credentials are sent.
+    pub ssl: bool,
+    /// `admin.email`: the sender of every mail, the recipient of abuse
+    /// reports.
+    pub admin: String,
+    /// `mail.timeout`: the longest a mail may take to send.
+    pub timeout: Duration,
+}
+
+/// The endorser whitelist (§6.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhitelistSettings {
+    /// `whitelist.location`: one RFC 2253 DN per line.
+    pub location: PathBuf,
+    /// `whitelist.truststore`: a directory of hashed CA files, a PEM
+    /// bundle, or a PKCS#12 store.
+    pub truststore: PathBuf,
+    /// `whitelist.crl`: a CRL file, a directory of CRLs, or `dir/*.ext`.
+    pub crl: Option<PathBuf>,
+    /// `whitelist.password`: the PKCS#12 store's password.
+    pub password: Option<String>,
+}
+
+/// The SPARQL endpoint (§2.9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SparqlSettings {
+    /// `--sparql` or `sparql.enabled=true`.
+    pub enabled: bool,
+    /// `sparql.timeout`: the longest one query may run.
+    pub timeout: Duration,
+    /// `sparql.max.results`: the most rows one query may return.
+    pub max_results: usize,
 }
 
 /// The effective settings.
@@ -187,6 +240,21 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// The most connections served at once.
     pub max_connections: usize,
+    /// E-mail confirmation of uploads (`validate.email=true`).
+    pub validate_email: bool,
+    /// The SMTP settings, when mail is sent (confirmation or reminders).
+    pub mail: Option<MailSettings>,
+    /// How long an upload awaits confirmation.
+    pub pending_for: Duration,
+    /// The endorser whitelist, when enabled.
+    pub whitelist: Option<WhitelistSettings>,
+    /// Reminder and expiry-warning mails (`endorser.reminder=true`).
+    pub reminders: bool,
+    /// `marketplace.endpoint`: the public URL in reminder mails, without a
+    /// trailing `/`.
+    pub endpoint: String,
+    /// The SPARQL endpoint.
+    pub sparql: SparqlSettings,
     /// Warnings about accepted keys this server ignores.
     pub warnings: Vec<String>,
 }
@@ -400,22 +468,7 @@ fn settings(
         message,
     };
     let mut warnings = Vec::new();
-    if values.get("validate.email") == Some("true") {
-        return Err(ConfigError {
-            origin: values.origin("validate.email"),
-            message: "'validate.email': e-mail confirmation of uploads is not available in this \
-                      version; set validate.email=false"
-                .into(),
-        });
-    }
-    for (key, what) in [
-        ("replication.enabled", "Git replication"),
-        (
-            "whitelist.enabled",
-            "the endorser whitelist (it only bypassed e-mail confirmation)",
-        ),
-        ("endorser.reminder", "the reminder e-mails"),
-    ] {
+    for (key, what) in [("replication.enabled", "Git replication")] {
         if values.get(key) == Some("true") {
             warnings.push(format!(
                 "{}: '{key}=true' is accepted but {what} is not available in this version",
@@ -518,7 +571,47 @@ fn settings(
         ));
     }
     let flag = |key: &str, default: bool| values.get(key).map_or(default, |v| v == "true");
+    let validate_email = flag("validate.email", false);
+    let reminders = flag("endorser.reminder", false);
+    let mail = if validate_email || reminders {
+        let why = if validate_email {
+            "validate.email=true"
+        } else {
+            "endorser.reminder=true"
+        };
+        Some(mail_settings(values, why)?)
+    } else {
+        None
+    };
+    let whitelist = if flag("whitelist.enabled", false) {
+        Some(whitelist_settings(values, &mut warnings)?)
+    } else {
+        None
+    };
+    let number = |key: &str, default: u64| {
+        values
+            .get(key)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(default)
+    };
+    let endpoint = values
+        .get("marketplace.endpoint")
+        .unwrap_or("http://marketplace.stratuslab.eu")
+        .trim_end_matches('/')
+        .to_string();
     Ok(Settings {
+        validate_email,
+        mail,
+        pending_for: Duration::from_secs(number("upload.pending.hours", 48).saturating_mul(3600)),
+        whitelist,
+        reminders,
+        endpoint,
+        sparql: SparqlSettings {
+            enabled: overrides.sparql || flag("sparql.enabled", false),
+            timeout: Duration::from_secs(number("sparql.timeout", 10)),
+            max_results: usize::try_from(number("sparql.max.results", 10_000))
+                .unwrap_or(usize::MAX),
+        },
         file,
         listen,
         data_dir,
@@ -543,6 +636,82 @@ fn settings(
             .and_then(|v| v.parse().ok())
             .unwrap_or(1024),
         warnings,
+    })
+}
+
+/// The SMTP settings, which `why` (the key that sends mail) requires.
+fn mail_settings(values: &Values, why: &str) -> Result<MailSettings, ConfigError> {
+    let required = |key: &str| {
+        values
+            .get(key)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| ConfigError {
+                origin: values.origin(key),
+                message: format!("'{key}' is required with {why} (the confirmation and reminder mails are sent through it)"),
+            })
+    };
+    let host = required("mail.host")?;
+    let port = parse_port(&required("mail.port")?).expect("checked when read");
+    let admin = required("admin.email")?;
+    let optional = |key: &str| {
+        values
+            .get(key)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    Ok(MailSettings {
+        host,
+        port,
+        user: optional("mail.user"),
+        password: optional("mail.password"),
+        ssl: values.get("mail.ssl") == Some("true"),
+        admin,
+        timeout: Duration::from_secs(
+            values
+                .get("mail.timeout")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(10),
+        ),
+    })
+}
+
+/// The whitelist settings, with the legacy defaults.
+fn whitelist_settings(
+    values: &Values,
+    warnings: &mut Vec<String>,
+) -> Result<WhitelistSettings, ConfigError> {
+    let path = |key: &str, default: &str| {
+        PathBuf::from(values.get(key).filter(|v| !v.is_empty()).unwrap_or(default))
+    };
+    let crl = values
+        .get("whitelist.crl")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            let default = PathBuf::from("/etc/stratuslab/marketplace.crl");
+            default.exists().then_some(default)
+        });
+    if values.get("validate.email") != Some("true") {
+        warnings.push(format!(
+            "{}: 'whitelist.enabled=true' has no effect without validate.email=true (every upload is committed at once)",
+            values.origin("whitelist.enabled")
+        ));
+    }
+    Ok(WhitelistSettings {
+        location: path(
+            "whitelist.location",
+            "/etc/stratuslab/marketplace.whitelist",
+        ),
+        truststore: path(
+            "whitelist.truststore",
+            "/etc/stratuslab/marketplace.truststore",
+        ),
+        crl,
+        password: values
+            .get("whitelist.password")
+            .filter(|v| !v.is_empty())
+            .map(str::to_string),
     })
 }
 
@@ -631,9 +800,26 @@ mod tests {
     }
 
     #[test]
-    fn email_confirmation_is_refused_until_it_exists() {
+    fn email_confirmation_needs_the_mail_settings() {
         let error = load_text("validate.email=true", &[]).unwrap_err();
-        assert!(error.message.contains("validate.email=false"), "{error}");
-        assert!(load_text("validate.email=false", &[]).is_ok());
+        assert!(error.message.contains("'mail.host' is required"), "{error}");
+        let error = load_text(
+            "validate.email=true\nmail.host=localhost\nmail.port=25",
+            &[],
+        )
+        .unwrap_err();
+        assert!(error.message.contains("'admin.email'"), "{error}");
+        let settings = load_text(
+            "validate.email=true\nmail.host=localhost\nmail.port=0025\nadmin.email=a@b.org",
+            &[],
+        )
+        .unwrap();
+        let mail = settings.mail.unwrap();
+        assert_eq!((mail.port, mail.ssl, mail.user), (25, false, None));
+        assert_eq!(settings.pending_for, Duration::from_secs(48 * 3600));
+        assert!(load_text("validate.email=false", &[])
+            .unwrap()
+            .mail
+            .is_none());
     }
 }

@@ -17,6 +17,30 @@ use stratus_core::signature::trust::{Policy, TrustStore};
 
 use crate::entry::{Entry, Fields, Key};
 
+pub use stratus_core::document::manifest::Manifest;
+
+/// What a stored document's signature and signer are worth now (the
+/// detail page's verdict).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    /// `Ok` when the signature verifies and the endorsement agrees with
+    /// the certificate; else the reason.
+    pub signature: Result<(), String>,
+    /// The signer's standing under the server's trust options.
+    pub trust: TrustVerdict,
+}
+
+/// The signer's standing under the server's trust options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustVerdict {
+    /// It chains to the server's anchors, valid now, not revoked.
+    Trusted,
+    /// It does not, for this reason.
+    Untrusted(String),
+    /// The server has no trust anchors (legacy behaviour).
+    NotChecked,
+}
+
 /// The XML declaration every stored document starts with (§5.1).
 pub const DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="no"?>"#;
 
@@ -145,6 +169,50 @@ impl Checker {
             document: normalised.into_bytes(),
         })
     }
+}
+
+impl Checker {
+    /// Check a stored document again at "now", for the detail page.
+    pub fn inspect(&self, bytes: &[u8]) -> Inspection {
+        let result = validate::check_document_with(
+            bytes,
+            "stored document",
+            SignaturePolicy::Required,
+            Rules::Marketplace,
+            &self.trust,
+            self.policy,
+            clock::now(),
+        );
+        match result {
+            Ok(_) if self.checks_trust() => Inspection {
+                signature: Ok(()),
+                trust: TrustVerdict::Trusted,
+            },
+            Ok(_) => Inspection {
+                signature: Ok(()),
+                trust: TrustVerdict::NotChecked,
+            },
+            Err(stratus_core::Error::Invalid { reason, .. })
+                if reason.stage == stratus_core::Stage::Trust =>
+            {
+                Inspection {
+                    signature: Ok(()),
+                    trust: TrustVerdict::Untrusted(reason.message),
+                }
+            }
+            Err(other) => Inspection {
+                signature: Err(refusal(other).to_string()),
+                trust: TrustVerdict::Untrusted("the signature does not verify".into()),
+            },
+        }
+    }
+}
+
+/// Every field of a stored document (the detail page).
+pub fn manifest(bytes: &[u8]) -> Result<Manifest, String> {
+    let text = xml::decode_text(bytes, "stored document").map_err(|e| e.to_string())?;
+    stratus_core::document::manifest::read::from_str(&text, "stored document")
+        .map_err(|e| e.to_string())
 }
 
 fn refusal(error: stratus_core::Error) -> Refusal {
@@ -285,6 +353,16 @@ pub fn without_signature(document: &[u8]) -> Result<String, Refusal> {
 /// `STRATUS_NOW`).
 pub fn now() -> String {
     clock::format_utc(clock::now())
+}
+
+/// "Now" in seconds since the epoch (honours `STRATUS_NOW`).
+pub fn now_seconds() -> i64 {
+    clock::now()
+}
+
+/// A time in seconds since the epoch, in the metadata date form.
+pub fn format_time(seconds: i64) -> String {
+    clock::format_utc(seconds)
 }
 
 /// "Now" minus `days` days, in the same form.

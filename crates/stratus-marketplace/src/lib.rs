@@ -12,6 +12,12 @@
 //! - [`entry`]: keys and indexed fields.
 //! - [`store`]: the `Store` trait, the SQLite backend, the legacy layouts.
 //! - [`http`]: routes, negotiation, error bodies, the server loop.
+//! - [`pages`]: the HTML pages people browse (server-rendered templates).
+//! - [`mail`]: the confirmation, abuse and reminder mails (SMTP).
+//! - [`whitelist`]: the endorser whitelist that skips confirmation.
+//! - [`sparql`]: the SPARQL endpoint's graph and its limits.
+//! - [`reminders`]: the scheduled jobs (reminders, expiry warnings,
+//!   expired pending uploads).
 //! - [`cli`]: the `stratus-marketplace` command.
 
 #![forbid(unsafe_code)]
@@ -22,4 +28,9 @@ pub mod config;
 pub mod document;
 pub mod entry;
 pub mod http;
+pub mod mail;
+pub mod pages;
+pub mod reminders;
+pub mod sparql;
 pub mod store;
+pub mod whitelist;

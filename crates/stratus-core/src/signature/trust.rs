@@ -335,6 +335,17 @@ impl TrustStore {
                 reason: "no certificate found (expected PEM or DER)".into(),
             });
         }
+        self.add_ca_certificates(certs, path)
+    }
+
+    /// Add CA certificates already read out of a container (a PKCS#12
+    /// trust store) as anchors; `origin` names the container in errors.
+    pub fn add_ca_certificates(
+        &mut self,
+        certs: Vec<CertificateDer<'static>>,
+        origin: &Path,
+    ) -> Result<(), TrustError> {
+        let path = origin;
         for cert in certs {
             webpki::anchor_from_trusted_cert(&cert).map_err(|e| TrustError::BadFile {
                 path: path.to_path_buf(),

@@ -6,6 +6,10 @@
 use axum::extract::{RawQuery, State};
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
+
+use super::context::Context;
+use super::negotiate::{choose, Variant};
 
 use super::params::{segments, Pairs};
 use super::response::{xml_escape, ApiError};
@@ -57,10 +61,20 @@ impl Results {
     }
 }
 
+fn wants_html(context: &Context) -> bool {
+    choose(&context.accept, &[Variant::Xml, Variant::Html]) == Variant::Html
+}
+
 /// Route 7: `/endorsers`.
-pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(context): Extension<Context>,
+) -> Result<Response, ApiError> {
     let store = state.store.clone();
     let endorsers = blocking(move || Ok(store.endorsers()?)).await?;
+    if wants_html(&context) {
+        return Ok(crate::pages::endorsers(&context, &endorsers));
+    }
     let mut results = Results::new(&["email", "subject", "issuer"]);
     for e in &endorsers {
         results.row(&[
@@ -76,6 +90,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
 /// `email` newer than the range (one row per location).
 pub async fn history(
     State(state): State<AppState>,
+    Extension(context): Extension<Context>,
     uri: Uri,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -87,7 +102,11 @@ pub async fn history(
         .unwrap_or(DEFAULT_RANGE_DAYS);
     let since = crate::document::days_ago(days);
     let store = state.store.clone();
-    let entries = blocking(move || Ok(store.history(&email, &since)?)).await?;
+    let lookup = email.clone();
+    let entries = blocking(move || Ok(store.history(&lookup, &since)?)).await?;
+    if wants_html(&context) {
+        return Ok(crate::pages::history(&context, &email, days, &entries));
+    }
     let mut results = Results::new(&[
         "identifier",
         "created",
@@ -118,10 +137,18 @@ pub async fn history(
 }
 
 /// Route 9: `/endorsers/{email}/tags`.
-pub async fn tags(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+pub async fn tags(
+    State(state): State<AppState>,
+    Extension(context): Extension<Context>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
     let email = segments(&uri, 1, 1)?.remove(0);
     let store = state.store.clone();
-    let tags = blocking(move || Ok(store.tags(&email)?)).await?;
+    let lookup = email.clone();
+    let tags = blocking(move || Ok(store.tags(&lookup)?)).await?;
+    if wants_html(&context) {
+        return Ok(crate::pages::tags(&context, &email, &tags));
+    }
     let mut results = Results::new(&["tag"]);
     for tag in &tags {
         results.row(&[("tag", Some(tag))]);

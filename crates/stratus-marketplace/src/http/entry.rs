@@ -46,7 +46,7 @@ pub async fn get(
         }
     }
     .ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
-    represent(&context, &key, document)
+    represent(state, context, key, document).await
 }
 
 /// Route 2: `/tag/{email}/{tag}`.
@@ -86,12 +86,23 @@ pub async fn by_tag(
     })
     .await?;
     let (key, document) = found.ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
-    represent(&context, &key, document)
+    represent(state, context, key, document).await
 }
 
-/// The XML or JSON representation of a stored document.
-fn represent(context: &Context, key: &Key, document: Vec<u8>) -> Result<Response, ApiError> {
-    let variant = choose(&context.accept, &[Variant::Xml, Variant::Json]);
+/// The XML, JSON or HTML representation of a stored document.
+async fn represent(
+    state: AppState,
+    context: Context,
+    key: Key,
+    document: Vec<u8>,
+) -> Result<Response, ApiError> {
+    let variant = choose(
+        &context.accept,
+        &[Variant::Xml, Variant::Json, Variant::Html],
+    );
+    if variant == Variant::Html {
+        return crate::pages::entry::page(state, context, key, document).await;
+    }
     let (content_type, extension, body) = match variant {
         Variant::Json => (
             "application/json; charset=UTF-8",

@@ -40,7 +40,13 @@ pub async fn get(
     if let ([email], Some(tag)) = (args.as_slice(), pairs.last("tag")) {
         return entry::by_tag(state, context, email.clone(), tag.to_string()).await;
     }
-    let variant = choose(&context.accept, &[Variant::Xml, Variant::Json]);
+    let variant = choose(
+        &context.accept,
+        &[Variant::Xml, Variant::Json, Variant::Html],
+    );
+    if variant == Variant::Html {
+        return crate::pages::listing::page(state, context, args, pairs).await;
+    }
     respond(state, args, pairs, variant).await
 }
 

@@ -7,12 +7,14 @@
 //! and graceful shutdown. Handlers get everything through [`AppState`] and
 //! the request; there are no globals.
 
+pub mod action;
 pub mod context;
 pub mod endorsers;
 pub mod entry;
 pub mod listing;
 pub mod negotiate;
 pub mod params;
+pub mod query;
 pub mod response;
 pub mod server;
 pub mod sync;
@@ -21,14 +23,17 @@ pub mod upload;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Extension, Router};
 
 use crate::document::Checker;
+use crate::mail::Mailer;
+use crate::sparql::Sparql;
 use crate::store::Store;
+use crate::whitelist::Whitelist;
 use context::Context;
 use response::ApiError;
 
@@ -41,6 +46,12 @@ pub struct AppState {
     pub checker: Arc<Checker>,
     /// The server's options.
     pub options: Arc<Options>,
+    /// The SMTP client, when mail is sent.
+    pub mailer: Option<Arc<Mailer>>,
+    /// The endorser whitelist, when enabled.
+    pub whitelist: Option<Arc<Whitelist>>,
+    /// The SPARQL graph, when `/query` is enabled.
+    pub sparql: Option<Arc<Sparql>>,
 }
 
 /// The options the handlers read.
@@ -56,6 +67,10 @@ pub struct Options {
     pub sync_enabled: bool,
     /// The data directory (`/sync` reads files there).
     pub data_dir: PathBuf,
+    /// Uploads wait for e-mail confirmation (`validate.email=true`).
+    pub validate_email: bool,
+    /// How long an upload may wait for confirmation.
+    pub pending_for: std::time::Duration,
 }
 
 /// The routing table of marketplace.md §1.3, first match first. The router
@@ -84,17 +99,21 @@ pub fn routes(state: AppState) -> Router {
         .route("/endorsers/{arg1}/", get(endorsers::history))
         .route("/endorsers/{arg1}/tags", get(endorsers::tags))
         .route("/endorsers/{arg1}/tags/", get(endorsers::tags))
-        // 10-11. SPARQL query, upload form: with the pages
-        .route("/query", any(not_yet))
-        .route("/query/", any(not_yet))
-        .route("/upload", any(not_yet))
-        .route("/upload/", any(not_yet))
+        // 10-11. SPARQL query, upload form
+        .route("/query", get(query::get))
+        .route("/query/", get(query::get))
+        .route("/upload", get(crate::pages::upload_form))
+        .route("/upload/", get(crate::pages::upload_form))
         // 12. index files already on disk
         .route("/sync", post(sync::post))
         .route("/sync/", post(sync::post))
-        // 13. e-mail confirmation: with the pages
-        .route("/action/", any(not_yet))
-        .route("/action/{*rest}", any(not_yet))
+        // 13. e-mail confirmation
+        .route("/action", any(action::get))
+        .route("/action/", any(action::get))
+        .route("/action/{*rest}", any(action::get))
+        // 14. the pages' style sheet and script (no other static files)
+        .route("/css/stratus.css", get(crate::pages::style_sheet))
+        .route("/js/stratus.js", get(crate::pages::script))
         // default: the home page
         .fallback(home)
         .with_state(state)
@@ -109,23 +128,7 @@ async fn home(Extension(context): Extension<Context>, request: Request) -> Respo
             .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
         return response;
     }
-    let base = response::xml_escape(&context.base_url);
-    (
-        [(header::CONTENT_TYPE, "text/html; charset=UTF-8")],
-        format!(
-            "<html><head><base href=\"{base}\"><meta http-equiv=\"REFRESH\" content=\"0;url=metadata\"></head></html>"
-        ),
-    )
-        .into_response()
-}
-
-/// Routes that come with the web pages (SPARQL, upload form, e-mail
-/// confirmation).
-async fn not_yet(State(_): State<AppState>, request: Request) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        format!("{} is not available in this version", request.uri().path()),
-    )
+    crate::pages::home(&context)
 }
 
 /// Run store or checking work on the blocking pool.
@@ -135,6 +138,16 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| ApiError::internal(format!("a worker failed: {e}")))?
+}
+
+/// The path of an entry under the base URL: `metadata/<id>/<email>/<created>`.
+pub fn entry_path(key: &crate::entry::Key) -> String {
+    format!(
+        "metadata/{}/{}/{}",
+        encode_segment(&key.identifier),
+        encode_segment(&key.email),
+        encode_segment(&key.created)
+    )
 }
 
 /// Percent-encode a key component for a URL path.

@@ -111,8 +111,10 @@ pub fn json_string(text: &str) -> String {
 /// The legacy `status.ftl` page: the title and the description.
 pub fn status_page(title: &str, description: &str) -> String {
     format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
-         <body><h1>{title}</h1><p>{description}</p></body></html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title></head>\
+         <body><main><h1>{title}</h1><p>{description}</p></main></body></html>\n",
         title = xml_escape(title),
         description = xml_escape(description)
     )
@@ -155,7 +157,19 @@ pub fn finish(response: Response, style: Style, method: &Method) -> Response {
         parts
             .headers
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        if style == Style::Html {
+            crate::pages::secure(&mut parts.headers);
+        }
         return Response::from_parts(parts, Body::from(body));
+    }
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let mut response = response;
+    if html {
+        crate::pages::secure(response.headers_mut());
     }
     let empty = axum::body::HttpBody::size_hint(response.body()).exact() == Some(0);
     if status == StatusCode::OK && empty && method == Method::GET {

@@ -20,6 +20,13 @@
 //! - [`query`]: the listing query and its evaluation over entries.
 //! - [`layout`]: the legacy file layouts of §5.1, for import, export and
 //!   `/sync`.
+//!
+//! Everything several servers sharing one backend must agree on lives in
+//! the store, not in a process: the entries, the uploads awaiting e-mail
+//! confirmation ([`Pending`]), the last run of each scheduled job
+//! ([`Store::claim_job`]), and a revision counter that lets a process keep
+//! a derived view (the SPARQL graph) in step with writes made by others
+//! ([`Store::changes_since`]).
 
 pub mod index;
 pub mod layout;
@@ -60,6 +67,46 @@ pub struct Endorser {
     pub subject: Option<String>,
     /// The certificate issuer, when the document gave one.
     pub issuer: Option<String>,
+}
+
+/// An upload that passed every check and awaits its endorser's e-mail
+/// confirmation (marketplace.md §2.2 step 7, §2.11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// The identifier in the confirmation links (a random UUID).
+    pub id: String,
+    /// The entry it becomes once confirmed.
+    pub entry: Entry,
+    /// The document, as it will be stored.
+    pub document: Vec<u8>,
+    /// When it was received (`yyyy-MM-ddTHH:mm:ssZ`).
+    pub received: String,
+    /// When it stops being confirmable (same form).
+    pub expires: String,
+}
+
+/// What confirming a pending upload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmed {
+    /// Committed as this key; the pending upload is gone.
+    Committed(Key, Put),
+    /// No pending upload of that identifier (never, already confirmed or
+    /// aborted, or purged after expiry).
+    NotFound,
+    /// It had expired; it is gone now.
+    Expired,
+    /// An entry of the same (identifier, email) with a later `created` was
+    /// committed meanwhile; the pending upload is gone.
+    Older,
+}
+
+/// One committed write, for keeping a derived view in step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The store's revision after this write (increasing).
+    pub revision: u64,
+    /// The key written (a new entry or a replaced one).
+    pub key: Key,
 }
 
 /// A store failure.
@@ -140,6 +187,9 @@ pub trait Store: Send + Sync + 'static {
         None
     }
 
+    /// The greatest `created` of (identifier, email): the latest entry's.
+    fn latest_created(&self, identifier: &str, email: &str) -> Result<Option<String>>;
+
     /// The entry a tag resolves to (§4.5).
     fn by_tag(&self, email: &str, tag: &str) -> Result<Option<Arc<Entry>>>;
 
@@ -163,6 +213,37 @@ pub trait Store: Send + Sync + 'static {
     fn is_empty(&self) -> Result<bool> {
         Ok(self.len()? == 0)
     }
+
+    /// The current revision: it grows with every committed entry write.
+    fn revision(&self) -> Result<u64>;
+
+    /// The writes committed after `revision`, oldest first, at most
+    /// `limit` of them (a key written twice may appear twice).
+    fn changes_since(&self, revision: u64, limit: usize) -> Result<Vec<Change>>;
+
+    /// Keep an upload awaiting confirmation.
+    fn put_pending(&self, pending: Pending) -> Result<()>;
+
+    /// The pending upload `id`, unless it has expired at `now`.
+    fn pending(&self, id: &str, now: &str) -> Result<Option<Pending>>;
+
+    /// Confirm the pending upload `id` at `now`: in one transaction, check
+    /// it has not expired, check "older than latest" again, commit the
+    /// entry and drop the pending upload. Of two confirmations of the same
+    /// upload (on any server), one commits and the other finds nothing.
+    fn confirm_pending(&self, id: &str, now: &str) -> Result<Confirmed>;
+
+    /// Drop the pending upload `id`; whether there was one.
+    fn abort_pending(&self, id: &str) -> Result<bool>;
+
+    /// Drop every pending upload expired at `now`; how many.
+    fn purge_pending(&self, now: &str) -> Result<usize>;
+
+    /// Claim the run of the scheduled job `name` at `now` (seconds since
+    /// the epoch): `true`, and the run recorded, when it never ran or last
+    /// ran at least `every` seconds before; `false` otherwise. Several
+    /// servers sharing a store run each job once.
+    fn claim_job(&self, name: &str, now: i64, every: i64) -> Result<bool>;
 
     /// Finish pending writes and release the store (shutdown).
     fn close(&self) -> Result<()>;

@@ -17,9 +17,16 @@
 //! - A lock file (`marketplace.lock`, an advisory lock the kernel drops
 //!   when the process dies) keeps a second server off the same directory,
 //!   since its index would go stale.
+//! - Uploads awaiting e-mail confirmation live in their own table
+//!   (`pending`), so they survive restarts; confirming one is a single
+//!   transaction of the writer (check, commit, drop). Each entry write
+//!   takes the next revision number (`entries.revision`), which
+//!   [`Store::changes_since`] reads; scheduled jobs record their last run
+//!   in `jobs`.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -28,7 +35,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::index::Index;
 use super::query::{ListQuery, Listing};
-use super::{Endorser, Order, Put, Result, Store, StoreError};
+use super::{Change, Confirmed, Endorser, Order, Pending, Put, Result, Store, StoreError};
 use crate::entry::{Entry, Fields, Key};
 
 /// The database file in the data directory.
@@ -36,7 +43,7 @@ pub const DATABASE_FILE: &str = "marketplace.sqlite";
 /// The lock file in the data directory.
 pub const LOCK_FILE: &str = "marketplace.lock";
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 /// The most puts one transaction takes.
 const MAX_GROUP: usize = 512;
 /// Read connections kept open between reads.
@@ -101,6 +108,38 @@ CREATE TABLE IF NOT EXISTS entries (
     PRIMARY KEY (identifier, email, created)
 );";
 
+/// What version 2 adds: the revision of each entry write, the uploads
+/// awaiting confirmation and the scheduled jobs' last runs.
+const SCHEMA_2: &str = "
+CREATE INDEX IF NOT EXISTS entries_revision ON entries (revision);
+CREATE TABLE IF NOT EXISTS pending (
+    id          TEXT PRIMARY KEY,
+    identifier  TEXT NOT NULL,
+    email       TEXT NOT NULL,
+    created     TEXT NOT NULL,
+    endorsed    INTEGER NOT NULL,
+    valid       TEXT,
+    deprecated  TEXT,
+    alternative TEXT,
+    os          TEXT,
+    os_version  TEXT,
+    os_arch     TEXT,
+    kind        TEXT,
+    locations   TEXT NOT NULL,
+    description TEXT,
+    title       TEXT,
+    subject     TEXT,
+    issuer      TEXT,
+    document    BLOB NOT NULL,
+    received    TEXT NOT NULL,
+    expires     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pending_expires ON pending (expires);
+CREATE TABLE IF NOT EXISTS jobs (
+    name     TEXT PRIMARY KEY,
+    last_run INTEGER NOT NULL
+);";
+
 /// The columns of an entry without its document, in [`entry_from_row`] order.
 const ENTRY_COLUMNS: &str =
     "identifier, email, created, endorsed, valid, deprecated, alternative, \
@@ -113,13 +152,32 @@ struct WriteRequest {
     reply: mpsc::SyncSender<Result<Vec<Result<Put>>>>,
 }
 
+/// What the writer thread owns and every write needs.
+struct Writer {
+    connection: Connection,
+    index: Arc<RwLock<Index>>,
+    cache: Arc<Mutex<DocumentCache>>,
+    /// The last revision given to a committed write.
+    revision: Arc<AtomicU64>,
+}
+
+/// A write that is not a put: run alone, in its own transaction.
+type Task = Box<dyn FnOnce(&mut Writer) + Send>;
+
+/// What the writer thread is asked to do.
+enum Request {
+    Put(WriteRequest),
+    Task(Task),
+}
+
 /// The SQLite store.
 pub struct SqliteStore {
     database: PathBuf,
     index: Arc<RwLock<Index>>,
-    writer: Mutex<Option<(mpsc::Sender<WriteRequest>, JoinHandle<()>)>>,
+    writer: Mutex<Option<(mpsc::Sender<Request>, JoinHandle<()>)>>,
     readers: Mutex<Vec<Connection>>,
     cache: Arc<Mutex<DocumentCache>>,
+    revision: Arc<AtomicU64>,
     _lock: File,
 }
 
@@ -149,19 +207,27 @@ impl SqliteStore {
                 database.display()
             )));
         }
-        connection.execute_batch(SCHEMA)?;
-        connection.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        migrate(&connection)?;
         let index = Arc::new(RwLock::new(load_index(&connection)?));
         let cache = Arc::new(Mutex::new(DocumentCache {
             documents: lru::LruCache::unbounded(),
             bytes: 0,
         }));
+        let latest: i64 =
+            connection.query_row("SELECT COALESCE(MAX(revision), 0) FROM entries", [], |r| {
+                r.get(0)
+            })?;
+        let revision = Arc::new(AtomicU64::new(u64::try_from(latest).unwrap_or(0)));
         let (sender, receiver) = mpsc::channel();
-        let writer_index = Arc::clone(&index);
-        let writer_cache = Arc::clone(&cache);
+        let writer = Writer {
+            connection,
+            index: Arc::clone(&index),
+            cache: Arc::clone(&cache),
+            revision: Arc::clone(&revision),
+        };
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || write_loop(connection, receiver, writer_index, writer_cache))
+            .spawn(move || write_loop(writer, receiver))
             .map_err(|e| StoreError::Io(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
             database,
@@ -169,8 +235,32 @@ impl SqliteStore {
             writer: Mutex::new(Some((sender, handle))),
             readers: Mutex::new(Vec::new()),
             cache,
+            revision,
             _lock: lock,
         })
+    }
+
+    /// Run `work` on the writer thread, in order with the other writes.
+    fn run_task<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Writer) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let task: Task = Box::new(move |writer| {
+            let _ = reply.send(work(writer));
+        });
+        {
+            let writer = self.writer.lock().map_err(poisoned)?;
+            let (sender, _) = writer
+                .as_ref()
+                .ok_or_else(|| StoreError::Database("the store is closed".into()))?;
+            sender
+                .send(Request::Task(task))
+                .map_err(|_| StoreError::Database("the writer thread stopped".into()))?;
+        }
+        answer
+            .recv()
+            .map_err(|_| StoreError::Database("the writer thread stopped".into()))?
     }
 
     fn cached(&self, key: &Key) -> Option<Arc<[u8]>> {
@@ -286,44 +376,74 @@ fn entry_from_row(row: &rusqlite::Row) -> Result<Entry> {
     })
 }
 
-/// The writer thread: group commits until every sender is gone.
-fn write_loop(
-    mut connection: Connection,
-    requests: mpsc::Receiver<WriteRequest>,
-    index: Arc<RwLock<Index>>,
-    cache: Arc<Mutex<DocumentCache>>,
-) {
-    while let Ok(first) = requests.recv() {
-        let mut group = vec![first];
-        let mut size = group[0].batch.len();
-        while size < MAX_GROUP {
-            match requests.try_recv() {
-                Ok(next) => {
-                    size += next.batch.len();
-                    group.push(next);
+/// The writer thread: group commits until every sender is gone. Puts
+/// waiting together are committed in one transaction; any other write runs
+/// alone, in order.
+fn write_loop(mut writer: Writer, requests: mpsc::Receiver<Request>) {
+    let mut next = requests.recv().ok();
+    while let Some(request) = next.take() {
+        match request {
+            Request::Task(task) => task(&mut writer),
+            Request::Put(first) => {
+                let mut group = vec![first];
+                let mut size = group[0].batch.len();
+                while size < MAX_GROUP {
+                    match requests.try_recv() {
+                        Ok(Request::Put(put)) => {
+                            size += put.batch.len();
+                            group.push(put);
+                        }
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
                 }
-                Err(_) => break,
+                commit_group(&mut writer, group);
             }
         }
-        commit_group(&mut connection, group, &index, &cache);
+        if next.is_none() {
+            next = requests.recv().ok();
+        }
     }
     // Leave a small WAL behind: fold it into the database.
-    let _ = connection.pragma_update(None, "wal_checkpoint", "TRUNCATE");
+    let _ = writer
+        .connection
+        .pragma_update(None, "wal_checkpoint", "TRUNCATE");
 }
 
-fn commit_group(
-    connection: &mut Connection,
-    group: Vec<WriteRequest>,
-    index: &Arc<RwLock<Index>>,
-    cache: &Arc<Mutex<DocumentCache>>,
-) {
+/// Bring a database of an older schema up to this one.
+fn migrate(connection: &Connection) -> Result<()> {
+    connection.execute_batch(SCHEMA)?;
+    let has_revision = connection
+        .prepare("SELECT 1 FROM pragma_table_info('entries') WHERE name = 'revision'")?
+        .exists([])?;
+    if !has_revision {
+        connection.execute_batch(
+            "ALTER TABLE entries ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+             UPDATE entries SET revision = rowid;",
+        )?;
+    }
+    connection.execute_batch(SCHEMA_2)?;
+    connection.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    Ok(())
+}
+
+fn commit_group(writer: &mut Writer, group: Vec<WriteRequest>) {
+    let start = writer.revision.load(Ordering::SeqCst);
+    let mut revision = start;
     let outcome = (|| -> Result<Vec<Vec<Result<Put>>>> {
-        let transaction = connection.transaction()?;
+        let transaction = writer.connection.transaction()?;
         let mut outcomes = Vec::with_capacity(group.len());
         for request in &group {
             let mut results = Vec::with_capacity(request.batch.len());
             for (entry, document) in &request.batch {
-                results.push(write_one(&transaction, entry, document, request.order)?);
+                let result = write_one(&transaction, entry, document, request.order, revision + 1)?;
+                if result.is_ok() {
+                    revision += 1;
+                }
+                results.push(result);
             }
             outcomes.push(results);
         }
@@ -332,23 +452,19 @@ fn commit_group(
     })();
     match outcome {
         Ok(outcomes) => {
-            // A replaced document must not be served from memory.
-            if let Ok(mut cache) = cache.lock() {
-                for request in &group {
-                    for (entry, _) in &request.batch {
-                        cache.forget(&entry.key);
-                    }
-                }
-            }
-            if let Ok(mut index) = index.write() {
-                for (request, results) in group.iter().zip(&outcomes) {
-                    for ((entry, _), result) in request.batch.iter().zip(results) {
-                        if result.is_ok() {
-                            index.insert(entry.clone());
-                        }
-                    }
-                }
-            }
+            let entries: Vec<&Entry> = group
+                .iter()
+                .zip(&outcomes)
+                .flat_map(|(request, results)| {
+                    request
+                        .batch
+                        .iter()
+                        .zip(results)
+                        .filter(|(_, r)| r.is_ok())
+                        .map(|((entry, _), _)| entry)
+                })
+                .collect();
+            writer.committed(&entries, revision);
             for (request, results) in group.into_iter().zip(outcomes) {
                 let _ = request.reply.send(Ok(results));
             }
@@ -364,6 +480,63 @@ fn commit_group(
     }
 }
 
+impl Writer {
+    /// After a commit: forget replaced documents, index the entries, and
+    /// publish the revision (in that order: what a reader is told is
+    /// committed is listed).
+    fn committed(&self, entries: &[&Entry], revision: u64) {
+        if let Ok(mut cache) = self.cache.lock() {
+            for entry in entries {
+                cache.forget(&entry.key);
+            }
+        }
+        if let Ok(mut index) = self.index.write() {
+            for entry in entries {
+                index.insert((*entry).clone());
+            }
+        }
+        self.revision.store(revision, Ordering::SeqCst);
+    }
+
+    /// Confirm a pending upload (see [`Store::confirm_pending`]).
+    fn confirm(&mut self, id: &str, now: &str) -> Result<Confirmed> {
+        let revision = self.revision.load(Ordering::SeqCst) + 1;
+        let transaction = self.connection.transaction()?;
+        let row = transaction
+            .prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS}, document, received, expires FROM pending WHERE id = ?1"
+            ))?
+            .query_row(params![id], |row| {
+                Ok((
+                    entry_from_row(row),
+                    row.get::<_, Vec<u8>>(16)?,
+                    row.get::<_, String>(18)?,
+                ))
+            })
+            .optional()?;
+        let Some((entry, document, expires)) = row else {
+            return Ok(Confirmed::NotFound);
+        };
+        let entry = entry.map_err(|e| StoreError::Database(e.to_string()))?;
+        transaction
+            .prepare_cached("DELETE FROM pending WHERE id = ?1")?
+            .execute(params![id])?;
+        let outcome = if expires.as_str() <= now {
+            Confirmed::Expired
+        } else {
+            match write_one(&transaction, &entry, &document, Order::NewerOnly, revision)? {
+                Ok(put) => Confirmed::Committed(entry.key.clone(), put),
+                Err(_) => Confirmed::Older,
+            }
+        };
+        transaction.commit()?;
+        if matches!(outcome, Confirmed::Committed(..)) {
+            self.committed(&[&entry], revision);
+        }
+        Ok(outcome)
+    }
+}
+
 /// One put inside the group's transaction; `Ok(Err(Older))` refuses only
 /// this put, an `Err` aborts the whole transaction.
 fn write_one(
@@ -371,6 +544,7 @@ fn write_one(
     entry: &Entry,
     document: &[u8],
     order: Order,
+    revision: u64,
 ) -> Result<Result<Put>> {
     let key = &entry.key;
     if order == Order::NewerOnly {
@@ -397,8 +571,8 @@ fn write_one(
         .prepare_cached(
             "INSERT OR REPLACE INTO entries (identifier, email, created, endorsed, valid, \
              deprecated, alternative, os, os_version, os_arch, kind, locations, description, \
-             title, subject, issuer, stored, document) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+             title, subject, issuer, stored, document, revision) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         )?
         .execute(params![
             key.identifier,
@@ -419,6 +593,7 @@ fn write_one(
             f.issuer,
             crate::document::now(),
             document,
+            i64::try_from(revision).unwrap_or(i64::MAX),
         ])?;
     Ok(Ok(if exists { Put::Replaced } else { Put::Created }))
 }
@@ -438,11 +613,11 @@ impl Store for SqliteStore {
                 .as_ref()
                 .ok_or_else(|| StoreError::Database("the store is closed".into()))?;
             sender
-                .send(WriteRequest {
+                .send(Request::Put(WriteRequest {
                     batch,
                     order,
                     reply,
-                })
+                }))
                 .map_err(|_| StoreError::Database("the writer thread stopped".into()))?;
         }
         answer
@@ -518,6 +693,10 @@ impl Store for SqliteStore {
         self.read_index(|index| index.list(query))
     }
 
+    fn latest_created(&self, identifier: &str, email: &str) -> Result<Option<String>> {
+        self.read_index(|index| index.latest_created(identifier, email).map(str::to_string))
+    }
+
     fn by_tag(&self, email: &str, tag: &str) -> Result<Option<Arc<Entry>>> {
         self.read_index(|index| index.by_tag(email, tag))
     }
@@ -542,6 +721,119 @@ impl Store for SqliteStore {
         self.read_index(Index::len)
     }
 
+    fn revision(&self) -> Result<u64> {
+        Ok(self.revision.load(Ordering::SeqCst))
+    }
+
+    fn changes_since(&self, revision: u64, limit: usize) -> Result<Vec<Change>> {
+        self.with_reader(|c| {
+            let mut statement = c.prepare_cached(
+                "SELECT identifier, email, created, revision FROM entries \
+                 WHERE revision > ?1 ORDER BY revision LIMIT ?2",
+            )?;
+            let rows = statement.query_map(
+                params![
+                    i64::try_from(revision).unwrap_or(i64::MAX),
+                    i64::try_from(limit).unwrap_or(i64::MAX)
+                ],
+                |r| {
+                    Ok(Change {
+                        key: Key {
+                            identifier: r.get(0)?,
+                            email: r.get(1)?,
+                            created: r.get(2)?,
+                        },
+                        revision: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                    })
+                },
+            )?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn put_pending(&self, pending: Pending) -> Result<()> {
+        self.run_task(move |writer| {
+            let transaction = writer.connection.transaction()?;
+            insert_pending(&transaction, &pending)?;
+            transaction.commit()?;
+            Ok(())
+        })
+    }
+
+    fn pending(&self, id: &str, now: &str) -> Result<Option<Pending>> {
+        self.with_reader(|c| {
+            let found = c
+                .prepare_cached(&format!(
+                    "SELECT {ENTRY_COLUMNS}, document, received, expires FROM pending \
+                     WHERE id = ?1 AND expires > ?2"
+                ))?
+                .query_row(params![id, now], |row| {
+                    Ok((
+                        entry_from_row(row),
+                        row.get::<_, Vec<u8>>(16)?,
+                        row.get::<_, String>(17)?,
+                        row.get::<_, String>(18)?,
+                    ))
+                })
+                .optional()?;
+            match found {
+                None => Ok(None),
+                Some((entry, document, received, expires)) => Ok(Some(Pending {
+                    id: id.to_string(),
+                    entry: entry?,
+                    document,
+                    received,
+                    expires,
+                })),
+            }
+        })
+    }
+
+    fn confirm_pending(&self, id: &str, now: &str) -> Result<Confirmed> {
+        let (id, now) = (id.to_string(), now.to_string());
+        self.run_task(move |writer| writer.confirm(&id, &now))
+    }
+
+    fn abort_pending(&self, id: &str) -> Result<bool> {
+        let id = id.to_string();
+        self.run_task(move |writer| {
+            let deleted = writer
+                .connection
+                .prepare_cached("DELETE FROM pending WHERE id = ?1")?
+                .execute(params![id])?;
+            Ok(deleted > 0)
+        })
+    }
+
+    fn purge_pending(&self, now: &str) -> Result<usize> {
+        let now = now.to_string();
+        self.run_task(move |writer| {
+            Ok(writer
+                .connection
+                .prepare_cached("DELETE FROM pending WHERE expires <= ?1")?
+                .execute(params![now])?)
+        })
+    }
+
+    fn claim_job(&self, name: &str, now: i64, every: i64) -> Result<bool> {
+        let name = name.to_string();
+        self.run_task(move |writer| {
+            let transaction = writer.connection.transaction()?;
+            let last: Option<i64> = transaction
+                .prepare_cached("SELECT last_run FROM jobs WHERE name = ?1")?
+                .query_row(params![name], |r| r.get(0))
+                .optional()?;
+            let due = last.is_none_or(|last| now.saturating_sub(last) >= every);
+            if due {
+                transaction
+                    .prepare_cached("INSERT OR REPLACE INTO jobs (name, last_run) VALUES (?1, ?2)")?
+                    .execute(params![name, now])?;
+            }
+            transaction.commit()?;
+            Ok(due)
+        })
+    }
+
     fn close(&self) -> Result<()> {
         let writer = self.writer.lock().map_err(poisoned)?.take();
         if let Some((sender, handle)) = writer {
@@ -553,6 +845,44 @@ impl Store for SqliteStore {
         self.readers.lock().map_err(poisoned)?.clear();
         Ok(())
     }
+}
+
+/// Write a pending upload's row.
+fn insert_pending(transaction: &rusqlite::Transaction, pending: &Pending) -> Result<()> {
+    let key = &pending.entry.key;
+    let f = &pending.entry.fields;
+    let locations = serde_json::to_string(&f.locations)
+        .map_err(|e| StoreError::Database(format!("cannot encode locations: {e}")))?;
+    transaction
+        .prepare_cached(
+            "INSERT OR REPLACE INTO pending (id, identifier, email, created, endorsed, valid, \
+             deprecated, alternative, os, os_version, os_arch, kind, locations, description, \
+             title, subject, issuer, document, received, expires) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+        )?
+        .execute(params![
+            pending.id,
+            key.identifier,
+            key.email,
+            key.created,
+            pending.entry.endorsed,
+            f.valid,
+            f.deprecated,
+            f.alternative,
+            f.os,
+            f.os_version,
+            f.os_arch,
+            f.kind,
+            locations,
+            f.description,
+            f.title,
+            f.subject,
+            f.issuer,
+            pending.document,
+            pending.received,
+            pending.expires,
+        ])?;
+    Ok(())
 }
 
 impl Drop for SqliteStore {
