@@ -8,8 +8,13 @@
 #      nginx serving a body of the same size.
 #   8. Uploads with full verification from many clients, against
 #      stratus-validate-metadata verifying the same documents in one call.
+#   8b. The HTML list page (first page of 20) and the entry page, next to
+#      the JSON listing of the same 20 entries.
 #   9. Start-up to the first answered request with ENTRIES_LARGE entries,
 #      and resident memory after start-up and under load.
+#   10b. The SPARQL graph (--sparql) at ENTRIES and ENTRIES_LARGE entries:
+#      the time to build it, resident memory once built, and a typical
+#      query's latency (curl, best and median of 20).
 #
 # The store holds ENTRIES (default 10,000) signed documents over ten OSes,
 # imported with `stratus-marketplace import`; the documents are made once
@@ -105,12 +110,14 @@ for name in sorted(os.listdir(flat)):
 EOF
 }
 
-# start_server DATA: start stratus-marketplace on a free port; sets $url
-# and $server.
+# start_server DATA [OPTION...]: start stratus-marketplace on a free port;
+# sets $url and $server.
 start_server() {
     rm -f server.out
-    "$bin/stratus-marketplace" serve -q --listen 127.0.0.1:0 --data "$1" \
-        --config "$out/market.cfg" > server.out 2> server.log &
+    data=$1
+    shift
+    "$bin/stratus-marketplace" serve -q --listen 127.0.0.1:0 --data "$data" \
+        --config "$out/market.cfg" "$@" > server.out 2> server.log &
     server=$!
     pids="$pids $server"
     until grep -q 'listening on' server.out 2> /dev/null; do
@@ -262,6 +269,21 @@ set -- $(bench "$url/metadata" pages.lua)
 echo "$1 $2" | awk '{ printf "  computed every time (1,000 pages in turn): %6.0f requests/s  p99 %7.2f ms\n", $1, $2 }'
 
 echo
+echo "== 8b. Pages: the HTML list (first page of 20) and an entry page, next to the JSON listing of the same 20"
+echo 'wrk.headers["Accept"] = "text/html"' > html.lua
+json20="$url/metadata?media=json&iDisplayStart=0&iDisplayLength=20"
+curl -sS -H 'Accept: text/html' "$url/metadata" | grep -q 'Entries 1 to 20 of' || {
+    echo "unexpected list page" >&2
+    exit 1
+}
+set -- $(bench "$json20")
+echo "$1 $2" | awk '{ printf "  JSON listing, 20 entries %9.0f requests/s  p99 %7.2f ms\n", $1, $2 }'
+set -- $(bench "$url/metadata" html.lua)
+echo "$1 $2" | awk '{ printf "  HTML list page, 20       %9.0f requests/s  p99 %7.2f ms\n", $1, $2 }'
+set -- $(bench "$entry_url" html.lua)
+echo "$1 $2" | awk '{ printf "  HTML entry page          %9.0f requests/s  p99 %7.2f ms\n", $1, $2 }'
+
+echo
 echo "== 9. Uploads with full verification, $connections clients (2,000 distinct documents in turn)"
 ls "docs-$entries/flat" | head -2000 | sed "s|^|$out/docs-$entries/flat/|" > upload-list.txt
 cat > upload.lua << 'EOF'
@@ -309,7 +331,43 @@ rss_start=$(rss_kib "$server")
 bench "$url/metadata?media=json&sSearch_1=%5Eubuntu%24&iDisplayStart=0&iDisplayLength=10" > /dev/null
 rss_large_load=$(hwm_kib "$server")
 stop_server
-echo "$start $end $rss_start $rss_large_load $mp_rss_load $mp_rss_load2" | awk '{
+large_summary="$start $end $rss_start $rss_large_load $mp_rss_load $mp_rss_load2"
+
+# sparql DATA N: build the graph of the store DATA (N entries), then time
+# a typical query.
+sparql() {
+    # The first query waits for the whole graph: let it take its time.
+    export MARKETPLACE_SERVER_REQUEST_TIMEOUT=3600
+    start_server "$1" --sparql
+    unset MARKETPLACE_SERVER_REQUEST_TIMEOUT
+    query='select ?i where { ?x <http://mp.stratuslab.eu/slterms#os> "ubuntu" ; <http://purl.org/dc/terms/identifier> ?i } limit 10'
+    q=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$query")
+    rss_before=$(rss_kib "$server")
+    # The first query waits for the graph the server builds at start.
+    first=$(curl -sS -o first.srx -w '%{time_total}' -H 'Accept: application/sparql-results+xml' "$url/query?query=$q")
+    grep -q '<result>' first.srx || { echo "unexpected SPARQL answer: $(head -c 300 first.srx)" >&2; exit 1; }
+    rss_built=$(rss_kib "$server")
+    times=""
+    i=0
+    while [ "$i" -lt 20 ]; do
+        times="$times $(curl -sS -o /dev/null -w '%{time_total}' "$url/query?query=$q")"
+        i=$((i + 1))
+    done
+    stop_server
+    echo "$2 $first $rss_before $rss_built $times" | awk '{
+        n = 0; for (i = 5; i <= NF; i++) t[++n] = $i * 1000
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (t[j] < t[i]) { x = t[i]; t[i] = t[j]; t[j] = x }
+        printf "  %6d entries: graph built by the first query after %.1f s; resident %.1f MiB before, %.1f MiB with the graph; query best %.1f ms, median %.1f ms\n", $1, $2, $3 / 1024, $4 / 1024, t[1], t[int((n + 1) / 2)]
+    }'
+}
+echo
+echo "== 10b. SPARQL (--sparql): graph memory and a typical query"
+sparql "store-$entries" "$entries"
+sparql "store-$large" "$large"
+
+echo
+echo "== 10. Start-up with $large entries, and memory (summary)"
+echo "$large_summary" | awk '{
     printf "  start-up to the first answered request: %.3f s (target < 1 s)\n", ($2 - $1) / 1e9
     printf "  resident memory after start-up: %.1f MiB; peak under load: %.1f MiB (target < 200 MiB)\n", $3 / 1024, $4 / 1024
     printf "  with '"$entries"' entries, peak under the GET and upload loads: %.1f MiB, %.1f MiB\n", $5 / 1024, $6 / 1024

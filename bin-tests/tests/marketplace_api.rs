@@ -106,7 +106,6 @@ fn every_negotiation_row() {
         Some("text/xml"),
         Some("application/rdf+xml"),
         Some("image/png"),
-        Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
         Some("application/json;q=0.5, application/xml"),
     ];
     for accept in xml_rows {
@@ -126,6 +125,13 @@ fn every_negotiation_row() {
             "application/rdf+xml",
             "entry, Accept {accept:?}"
         );
+    }
+    // A browser's Accept: the pages, at the same URLs.
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    for path in [&listing, &entry] {
+        let reply = server.get_as(path, browser);
+        assert_eq!(reply.media_type(), "text/html", "{path}");
+        assert!(reply.text().contains(BEE8), "{path}");
     }
     for accept in [
         "application/json",
@@ -170,7 +176,18 @@ fn every_error_body_row() {
     assert_eq!(reply.status, 404);
     assert_eq!(reply.media_type(), "application/json");
     assert_eq!(reply.text(), "{\"404\" : \"metadata entry not found.\\n\"}");
-    for accept in [Some("text/html"), Some("*/*"), None] {
+    // A browser gets the list page, saying nothing matches.
+    let reply = server.get_as("/metadata", "text/html");
+    assert_eq!(
+        (reply.status, reply.media_type().as_str()),
+        (200, "text/html")
+    );
+    assert!(
+        reply.text().contains("No entry matches."),
+        "{}",
+        reply.text()
+    );
+    for accept in [Some("*/*"), None] {
         let headers: Vec<(&str, &str)> = accept.iter().map(|a| ("Accept", *a)).collect();
         let reply = server.request("GET", "/metadata", &headers, b"");
         assert_eq!(reply.status, 404);
@@ -275,7 +292,7 @@ fn uploads_of_every_kind() {
         (reply.status, reply.media_type().as_str()),
         (201, "text/html")
     );
-    assert!(reply.text().contains("<title>Upload</title>"));
+    assert!(reply.text().contains("<h1>Upload</h1>"), "{}", reply.text());
     // No entity; other content types.
     let reply = server.request("POST", "/metadata", &[("Accept", "application/xml")], b"");
     assert_eq!(

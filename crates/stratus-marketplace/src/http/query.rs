@@ -117,7 +117,7 @@ pub async fn get(
     })
 }
 
-/// Bring the graph up to date and run the query on the blocking pool,
+/// Bring the graph up to date, then run the query on the blocking pool,
 /// cancelling it when the time limit passes.
 async fn run(
     state: &AppState,
@@ -131,13 +131,21 @@ async fn run(
             "too many SPARQL queries are running: try again later",
         ));
     };
+    // Bringing the graph up to date (all of it while the server fills it
+    // at start) is not the query's time: the limit starts after it.
+    let store = state.store.clone();
+    let graph = sparql.clone();
+    let caught_up = tokio::task::spawn_blocking(move || graph.catch_up(store.as_ref()))
+        .await
+        .map_err(|e| ApiError::internal(format!("a worker failed: {e}")))?;
+    if let Err(e) = caught_up {
+        return Ok(Err(QueryError::Failed(format!(
+            "the graph could not be brought up to date: {e}"
+        ))));
+    }
     let cancel = CancellationToken::new();
     let token = cancel.clone();
-    let store = state.store.clone();
     let mut work = tokio::task::spawn_blocking(move || {
-        sparql.catch_up(store.as_ref()).map_err(|e| {
-            QueryError::Failed(format!("the graph could not be brought up to date: {e}"))
-        })?;
         let result = sparql.run(&text, &token);
         drop(permit);
         result

@@ -239,7 +239,7 @@ async fn hold(state: AppState, context: Context, accepted: Accepted) -> Result<R
         )));
     }
     let received = crate::document::now();
-    let now = stratus_core_now();
+    let now = crate::document::now_seconds();
     let lifetime = i64::try_from(state.options.pending_for.as_secs()).unwrap_or(i64::MAX);
     let pending = Pending {
         id: uuid::Uuid::new_v4().to_string(),
@@ -295,8 +295,4 @@ async fn hold(state: AppState, context: Context, accepted: Accepted) -> Result<R
     } else {
         message(StatusCode::ACCEPTED, false, "Upload", &text)
     })
-}
-
-fn stratus_core_now() -> i64 {
-    crate::document::now_seconds()
 }
