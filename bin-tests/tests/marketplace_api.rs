@@ -49,16 +49,10 @@ fn both_mount_points_serve_the_same_routes() {
     let server = Server::options().arg("--prefix").arg("/mp").start();
     server.upload(&indate());
     assert_eq!(server.get(&format!("/mp/{entry}")).status, 200);
-    assert!(server
-        .get(&format!("/marketplace/{entry}"))
-        .text()
-        .contains("REFRESH"));
+    assert_eq!(server.get(&format!("/marketplace/{entry}")).status, 404);
     let server = Server::options().arg("--prefix").arg("/").start();
     server.upload(&indate());
-    assert!(server
-        .get(&format!("/marketplace/{entry}"))
-        .text()
-        .contains("REFRESH"));
+    assert_eq!(server.get(&format!("/marketplace/{entry}")).status, 404);
 }
 
 #[test]
@@ -250,16 +244,21 @@ fn request_filters_and_methods() {
     assert_eq!(head.status, 200);
     assert_eq!(head.media_type(), "application/rdf+xml");
     assert!(head.body.is_empty());
-    // The default route: GET a page sending browsers to the listing,
-    // other methods 405; four segments fall there too.
-    for path in ["/", "/nothing/here", "/metadata/a/b/c/d"] {
+    // The home page sends browsers to the listing; any other path is 404
+    // (legacy: the home page with 200), four segments too; other methods
+    // 405 everywhere.
+    let reply = server.get("/");
+    assert_eq!(
+        (reply.status, reply.media_type().as_str()),
+        (200, "text/html")
+    );
+    assert!(reply.text().contains("content=\"0;url=metadata\""));
+    for path in ["/nothing/here", "/metadata/a/b/c/d"] {
         let reply = server.get(path);
-        assert_eq!(
-            (reply.status, reply.media_type().as_str()),
-            (200, "text/html"),
-            "{path}"
-        );
-        assert!(reply.text().contains("content=\"0;url=metadata\""));
+        assert_eq!(reply.status, 404, "{path}");
+        assert!(reply.text().contains(path), "{path}");
+    }
+    for path in ["/", "/nothing/here", "/metadata/a/b/c/d"] {
         let reply = server.request("POST", path, &[], b"x");
         assert_eq!(reply.status, 405, "{path}");
     }

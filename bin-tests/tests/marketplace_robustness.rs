@@ -268,6 +268,19 @@ fn bad_input_gets_a_clear_4xx_and_the_server_keeps_answering() {
     chunked.extend_from_slice(b"0\r\n\r\n");
     let reply = send_raw(server.addr, &chunked).unwrap();
     assert_eq!(reply.status, 413, "{}", reply.text());
+    // Unknown routes: 404 naming the path, or 405; the home page itself
+    // (sending browsers on to the listing) is still 200.
+    for path in ["/no/such/page", "/marketplace/no/such", "/metadatax"] {
+        let reply = server.request("GET", path, &[("Accept", "application/xml")], b"");
+        assert_eq!(reply.status, 404, "{path}");
+        assert!(reply.error_text().contains("no such page: "), "{path}");
+    }
+    assert_eq!(server.request("DELETE", "/no/such", &[], b"").status, 405);
+    for path in ["/", "/marketplace/", "/marketplace"] {
+        let reply = server.get(path);
+        assert_eq!(reply.status, 200, "{path}");
+        assert!(reply.text().contains("url=metadata"), "{path}");
+    }
     // A request head that is not HTTP.
     let reply = send_raw(server.addr, b"HELLO\r\n\r\n");
     assert!(reply.map(|r| r.status == 400).unwrap_or(true));
@@ -464,10 +477,10 @@ fn path_tricks_get_a_clear_4xx_and_never_a_file() {
             assert_eq!(reply.status, 400);
         }
     }
-    // Dot segments in the raw path reach no file: the default page.
+    // Dot segments in the raw path reach no file: not found (or refused).
     let reply = server.get("/../../../../etc/passwd");
     assert!(!reply.text().contains("root:"));
-    assert!(reply.status == 200 || reply.status == 400);
+    assert!(reply.status == 404 || reply.status == 400);
     // Decoded once only: %252E%252E is the text "%2E%2E", a mere miss.
     let reply = server.get(&format!("/metadata/%252E%252E/{JANE}/{INDATE_CREATED}"));
     assert_eq!(reply.status, 404);

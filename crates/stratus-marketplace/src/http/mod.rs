@@ -114,13 +114,23 @@ pub fn routes(state: AppState) -> Router {
         // 14. the pages' style sheet and script (no other static files)
         .route("/css/stratus.css", get(crate::pages::style_sheet))
         .route("/js/stratus.js", get(crate::pages::script))
-        // default: the home page
-        .fallback(home)
+        // the home page, at the root of each mount point
+        .route("/", get(home))
+        // default: not found, with the home page's link to the listing
+        .fallback(not_found)
         .with_state(state)
 }
 
-/// The default route (§2.13): a page sending browsers to the listing.
-async fn home(Extension(context): Extension<Context>, request: Request) -> Response {
+/// The home page (§2.13): a page sending browsers to the listing.
+async fn home(Extension(context): Extension<Context>) -> Response {
+    crate::pages::home(&context)
+}
+
+/// Any other path. The legacy server answered every unmatched GET with the
+/// home page and 200, which tells a script or a crawler that any URL
+/// exists; here it is 404, in the error body the `Accept` header chooses
+/// (§1.5), naming the path; other methods get 405.
+async fn not_found(request: Request) -> Response {
     if request.method() != Method::GET && request.method() != Method::HEAD {
         let mut response = StatusCode::METHOD_NOT_ALLOWED.into_response();
         response
@@ -128,7 +138,7 @@ async fn home(Extension(context): Extension<Context>, request: Request) -> Respo
             .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
         return response;
     }
-    crate::pages::home(&context)
+    ApiError::not_found(format!("no such page: {}", request.uri().path())).into_response()
 }
 
 /// Run store or checking work on the blocking pool.
