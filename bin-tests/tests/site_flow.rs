@@ -3,11 +3,13 @@
 //! on 127.0.0.1, resolved with a site policy and downloaded from a real
 //! HTTP image server (see `webkit`), verified. Then the refusals (each
 //! with its exit code and no file left), the locations that fail in every
-//! way, the cache, the proxy and the deprecation round trip.
+//! way, the cache, the proxy and the deprecation round trip, and an
+//! upload awaiting e-mail confirmation (a real SMTP server, see `smtp`).
 
 mod common;
 mod market;
 mod sigkit;
+mod smtp;
 mod webkit;
 
 use common::*;
@@ -830,6 +832,54 @@ fn unsigned_documents_are_refused_before_upload() {
         404,
         "nothing was stored"
     );
+}
+
+#[test]
+fn an_upload_awaiting_confirmation_says_so_and_is_published_once_confirmed() {
+    if !smtp::available() {
+        return;
+    }
+    let lab = Lab::new();
+    let who = authors(&lab);
+    let mail_server = smtp::SmtpServer::start();
+    let market = Server::options()
+        .now(NOW)
+        .config(&format!("validate.email=true\n{}", mail_server.config()))
+        .start();
+    let file = lab.write("img", &sample_image(4096, 3));
+    let doc = signed(
+        &lab,
+        &file,
+        &["http://127.0.0.1:9/img".to_string()],
+        &who.cert,
+        &who.key,
+        &[],
+    );
+    let id = identifier(&doc);
+    let mut c = site(&lab, UPLOAD);
+    c.args(["--marketplace-endpoint", &market.base]);
+    let output = run_with_input(c, &doc);
+    assert_ok(&output, "an upload awaiting confirmation succeeds");
+    let said = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(
+        said.contains("202 Accepted") && said.contains(AUTHOR),
+        "{said}"
+    );
+    assert_eq!(
+        market.get(&format!("/metadata/{id}")).status,
+        404,
+        "pending"
+    );
+    let mail = mail_server
+        .wait_for(1, std::time::Duration::from_secs(20))
+        .remove(0);
+    assert_eq!(mail.to, AUTHOR);
+    let confirm = smtp::link(&mail, "Confirm:");
+    let path = confirm
+        .strip_prefix(&market.base)
+        .unwrap_or_else(|| panic!("{confirm} is not under {}", market.base));
+    assert_eq!(market.get(path).status, 201);
+    assert_eq!(market.get(&format!("/metadata/{id}")).status, 200);
 }
 
 /// `openssl s_server -WWW` serving the lab directory over HTTPS on a free
