@@ -86,6 +86,12 @@ chmod 600 "$root/etc/shadow"
 printf 'root:x:0:\n' > "$root/etc/group"
 printf '/bin/sh\n' > "$root/etc/shells"
 printf 'tiny\n' > "$root/etc/hostname"
+# What a distribution says of itself: libguestfs's inspection (the
+# virt-customize path of create-image) recognises a Linux root by /etc with
+# /etc/hosts or /etc/fstab, and reads its name from /etc/os-release.
+printf '127.0.0.1 localhost\n' > "$root/etc/hosts"
+printf 'NAME="Tiny test guest"\nID=tiny\nVERSION_ID=1\nPRETTY_NAME="Tiny test guest 1"\n' \
+    > "$root/etc/os-release"
 
 # init: busybox's, with a start script that loads the drivers and then runs
 # /etc/rc.local as distributions do.
