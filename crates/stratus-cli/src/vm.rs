@@ -5,12 +5,16 @@
 
 use crate::commands::build_metadata::{self, BuildMetadata};
 use crate::common::{CliError, Verbosity};
+use crate::site_args::{clean, print_refusals, NetArgs, PolicyArgs};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use stratus_core::signature::trust::TrustOptions;
+use stratus_core::config::UserConfig;
+use stratus_core::site::download::Event;
 use stratus_core::site::instance::{self, Accel, DiskBus, Network, Spec};
 use stratus_core::site::obtain::{self, LocalImage};
+use stratus_core::site::remote::SiteRemote;
+use stratus_core::site::{Cache, Resolution, Site};
 use stratus_core::Error;
 
 /// The options of the VM a command boots.
@@ -219,23 +223,88 @@ pub fn draft(
     build_metadata::draft(&build)
 }
 
+/// Where the base image may come from besides local files: the site
+/// policy and trust (one set of trust options for documents and
+/// Marketplace entries), the Marketplace and the network, the cache.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SiteArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub net: NetArgs,
+    /// Keep verified images from the Marketplace in DIR (by SHA-512, else SHA-1) and use them
+    /// from it, verified again [default: a private copy for this run]
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+}
+
 /// Obtain the base image `argument` names (see
-/// [`stratus_core::site::obtain`]), telling the user what was checked.
+/// [`stratus_core::site::obtain`]): local files checked here, identifiers,
+/// entry keys and URLs through the site code (policy, download,
+/// verification, cache); tells the user what was checked.
 pub fn obtain(
     argument: &str,
-    trust: &TrustOptions,
+    site_args: &SiteArgs,
     work_dir: &Path,
     force_qcow2: bool,
     verbosity: Verbosity,
 ) -> Result<LocalImage, CliError> {
     let input = obtain::classify(argument)?;
-    // The site code (Marketplace client, policy, download, cache) plugs
-    // in here as the obtain::Remote for identifiers and URLs.
+    let (policy, trust, allow) = site_args.policy.load(false, &verbosity)?;
+    // The Marketplace client only when the input may need it: a local
+    // image file needs no endpoint.
+    let (site, local_trust) = match input {
+        obtain::ImageInput::ImageFile(_) => (None, Some(trust)),
+        _ => {
+            let config =
+                UserConfig::load(None, None).map_err(|e| CliError::Core(Error::Config(e)))?;
+            let site = Site {
+                marketplace: site_args.net.marketplace(&config)?,
+                policy,
+                trust,
+                allow,
+            };
+            (Some(site), None)
+        }
+    };
+    let trust = match (&site, &local_trust) {
+        (Some(site), _) => &site.trust,
+        (None, Some(trust)) => trust,
+        (None, None) => unreachable!("the trust options are kept in one of them"),
+    };
+    let on_resolution = |resolution: &Resolution| {
+        if resolution.accepted().is_err() {
+            print_refusals(resolution);
+        }
+    };
+    let on_event = |event: &Event| match event {
+        Event::Trying(url) => verbosity.debug(format!("trying {}", clean(url))),
+        Event::Failed(attempt) => verbosity.warn(format!(
+            "{}: {}",
+            clean(&attempt.url),
+            clean(&attempt.detail)
+        )),
+        Event::CacheStale(path, why) => verbosity.warn(format!(
+            "{}: removed from the cache: {}",
+            path.display(),
+            clean(why)
+        )),
+        _ => {}
+    };
+    let remote = site.as_ref().map(|site| SiteRemote {
+        site,
+        cache: site_args.cache.as_ref().map(Cache::new),
+        work_dir: work_dir.join("download"),
+        on_resolution: &on_resolution,
+        on_event: &on_event,
+    });
     let options = obtain::Options {
         trust,
         work_dir,
         force_qcow2,
-        remote: None,
+        remote: remote.as_ref().map(|r| r as &dyn obtain::Remote),
     };
     let image = obtain::obtain_image(&input, &options)?;
     for warning in &image.warnings {
@@ -244,7 +313,7 @@ pub fn obtain(
     verbosity.debug(format!(
         "base image: {} ({})",
         image.path.display(),
-        image.provenance
+        clean(&image.provenance)
     ));
     Ok(image)
 }

@@ -18,8 +18,9 @@
 //! - `guestfs`: `virt-customize` edits the image without booting it, for
 //!   images that do not run the context script yet.
 
-use crate::common::{CliError, TrustArgs, Verbosity, EXIT_CODES_HELP};
-use crate::vm::{self, DraftArgs, VmArgs};
+use crate::common::{CliError, Verbosity};
+use crate::site_args::SITE_EXIT_CODES_HELP as EXIT_CODES_HELP;
+use crate::vm::{self, DraftArgs, SiteArgs, VmArgs};
 use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -119,7 +120,7 @@ pub struct CreateImage {
     pub draft: DraftArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub trust: TrustArgs,
+    pub site: SiteArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub verbosity: Verbosity,
@@ -285,10 +286,9 @@ fn make_disk(
         return Ok((None, args.prepare));
     }
     if let Some(base) = &args.base {
-        let trust = args.trust.load()?;
         let image = vm::obtain(
             base,
-            &trust,
+            &args.site,
             &work.join("base"),
             args.vm.qcow_disk_format,
             args.verbosity,

@@ -11,8 +11,9 @@
 //! The instance is recorded in the state directory, where
 //! `stratus-describe-instance` and `stratus-kill-instance` find it.
 
-use crate::common::{CliError, TrustArgs, Verbosity, EXIT_CODES_HELP};
-use crate::vm::{self, DraftArgs, VmArgs};
+use crate::common::{CliError, Verbosity};
+use crate::site_args::SITE_EXIT_CODES_HELP as EXIT_CODES_HELP;
+use crate::vm::{self, DraftArgs, SiteArgs, VmArgs};
 use clap::Parser;
 use std::path::{Path, PathBuf};
 use stratus_core::image::qemu;
@@ -97,7 +98,7 @@ pub struct RunInstance {
     pub draft: DraftArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub trust: TrustArgs,
+    pub site: SiteArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub verbosity: Verbosity,
@@ -110,13 +111,12 @@ pub fn run(args: RunInstance) -> Result<i32, CliError> {
         .clone()
         .ok_or_else(|| CliError::Usage("Please specify the machine image to start".into()))?;
     check(&args)?;
-    let trust = args.trust.load()?;
     if let Some(kind) = &args.print {
-        return print(&args, &argument, kind, &trust);
+        return print(&args, &argument, kind);
     }
     let state = StateDir::from_env()?;
     let (id, dir) = state.allocate()?;
-    match start(&args, &argument, &trust, &state, id, &dir) {
+    match start(&args, &argument, &state, id, &dir) {
         Ok(code) => Ok(code),
         Err(error) => {
             state.remove(id);
@@ -293,14 +293,13 @@ fn absolute(path: Option<&Path>) -> Result<Option<PathBuf>, CliError> {
 fn start(
     args: &RunInstance,
     argument: &str,
-    trust: &stratus_core::signature::trust::TrustOptions,
     state: &StateDir,
     id: u32,
     dir: &Path,
 ) -> Result<i32, CliError> {
     let image = vm::obtain(
         argument,
-        trust,
+        &args.site,
         &dir.join("base"),
         args.vm.qcow_disk_format,
         args.verbosity,
@@ -432,18 +431,13 @@ fn save(
 
 /// `--print`: the description, its overlay and CD written into
 /// `--print-dir`.
-fn print(
-    args: &RunInstance,
-    argument: &str,
-    kind: &str,
-    trust: &stratus_core::signature::trust::TrustOptions,
-) -> Result<i32, CliError> {
+fn print(args: &RunInstance, argument: &str, kind: &str) -> Result<i32, CliError> {
     let dir = &args.print_dir;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let dir = std::fs::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
     let image = vm::obtain(
         argument,
-        trust,
+        &args.site,
         &dir.join("base"),
         args.vm.qcow_disk_format,
         args.verbosity,

@@ -16,7 +16,7 @@
 //! - [`error`]: the failures, with exit codes 5, 6 and 7;
 //! - [`obtain`]: the base image of an instance or a new image, from a local
 //!   file, a metadata document or the Marketplace, verified before anything
-//!   uses it;
+//!   uses it; [`remote`]: the site code as its network side;
 //! - [`context`]: the OpenNebula-style context CD a guest reads at boot;
 //! - [`instance`]: local QEMU instances: overlay, command line, state
 //!   directory, and the descriptions for libvirt and OpenNebula;
@@ -73,6 +73,7 @@ pub mod kit;
 pub mod marketplace;
 pub mod obtain;
 pub mod policy;
+pub mod remote;
 pub mod resolve;
 pub mod source;
 

@@ -22,8 +22,8 @@
 //! used. The network cases (and a metadata file whose image is only at
 //! remote locations) go through a [`Remote`]: the site code of the
 //! Marketplace client (resolution, site policy, download with
-//! verification, cache) implements it; without one they are refused with a
-//! message saying so.
+//! verification, cache) implements it ([`super::remote::SiteRemote`]);
+//! without one they are refused with a message saying so.
 
 use crate::document::identifier;
 use crate::document::input::read_document;
@@ -182,7 +182,7 @@ fn no_remote(what: &str) -> Error {
     Error::BadValue {
         option: "IMAGE".into(),
         value: what.into(),
-        expected: "a local image or metadata file: Marketplace identifiers and URLs need the site module (download, site policy, cache), which this build does not have yet".into(),
+        expected: "a local image or metadata file: Marketplace identifiers and URLs need the site code (download, site policy, cache), which was not given here".into(),
     }
 }
 
@@ -344,7 +344,7 @@ fn local_location(document: &Path, manifest: &Manifest) -> std::result::Result<P
         ))
     } else {
         NoLocal::Remote(error(format!(
-            "a location that is a local file: {} need the site module's download, which this build does not have yet",
+            "a location that is a local file: {} need the site code's download, which was not given here",
             remote.join(", ")
         )))
     })
@@ -416,6 +416,6 @@ mod tests {
         };
         let input = ImageInput::Identifier("MMZu9WvwKIro-rtBQfDk4PsKO7_".into());
         let error = obtain_image(&input, &options).unwrap_err();
-        assert!(error.to_string().contains("site module"), "{error}");
+        assert!(error.to_string().contains("site code"), "{error}");
     }
 }
