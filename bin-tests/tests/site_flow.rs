@@ -846,7 +846,7 @@ fn an_upload_awaiting_confirmation_says_so_and_is_published_once_confirmed() {
         .now(NOW)
         .config(&format!("validate.email=true\n{}", mail_server.config()))
         .start();
-    let file = lab.write("img", &sample_image(4096, 3));
+    let file = lab.write("img", sample_image(4096, 3));
     let doc = signed(
         &lab,
         &file,
