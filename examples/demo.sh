@@ -5,11 +5,12 @@
 # the signature and the signer's chain; then start a local Marketplace and
 # a local image server, publish the signed document, find it, resolve it
 # with a site policy, download and verify the image (a dead location
-# first, then a cache hit with the image server gone), deprecate it, and
-# stop the servers; finally boot a prepared image under QEMU and show what
-# its guest read from the context CD. The first Marketplace steps use curl,
-# the later ones the stratus clients; the image server is Python's
-# http.server.
+# first, then a cache hit with the image server gone), deprecate it; then
+# publish a prepared image, boot it from the Marketplace under QEMU
+# (resolved with the policy, downloaded, verified) and show what its guest
+# read from the context CD; and stop the servers. The first Marketplace
+# steps use curl, the later ones the stratus clients; the image server is
+# Python's http.server.
 #
 # usage: demo.sh BIN_DIR OUT_DIR
 set -eu
@@ -21,6 +22,25 @@ mkdir -p "$out"
 cd "$out"
 
 step() { printf '\n== %s\n' "$*"; }
+
+# start_image_server DIR: Python's http.server on a free port of 127.0.0.1,
+# serving DIR; sets $images (its pid) and $image_port.
+start_image_server() {
+    rm -f images.out
+    python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$1" > images.out 2> images.log &
+    images=$!
+    tries=0
+    until grep -q 'port' images.out 2> /dev/null; do
+        tries=$((tries + 1))
+        if [ "$tries" -gt 100 ] || ! kill -0 "$images" 2> /dev/null; then
+            cat images.log >&2
+            echo "the image server did not start" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+    image_port=$(sed -n 's/.* port \([0-9]*\).*/\1/p' images.out | head -1)
+}
 
 step "1. Create a 64 MiB qcow2 disk image with qemu-img and write some data into it"
 qemu-img create -q -f qcow2 ttylinux.qcow2 64M
@@ -36,20 +56,8 @@ ls -l ttylinux.qcow2 ttylinux.qcow2.gz | awk '{print $5, $9}'
 step "3. Serve it from a local web server (python3 -m http.server, a free port)"
 mkdir -p www
 cp ttylinux.qcow2.gz www/
-python3 -u -m http.server 0 --bind 127.0.0.1 --directory www > images.out 2> images.log &
-images=$!
+start_image_server www
 trap 'kill "$images" 2> /dev/null || true' EXIT
-tries=0
-until grep -q 'port' images.out 2> /dev/null; do
-    tries=$((tries + 1))
-    if [ "$tries" -gt 100 ] || ! kill -0 "$images" 2> /dev/null; then
-        cat images.log >&2
-        echo "the image server did not start" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-image_port=$(sed -n 's/.* port \([0-9]*\).*/\1/p' images.out | head -1)
 image_url="http://127.0.0.1:$image_port/ttylinux.qcow2.gz"
 echo "serving $image_url"
 
@@ -216,24 +224,31 @@ code=0
 echo "refused as deprecated (exit $code)"
 "$bin/stratus-policy-image" --policy policy.cfg --allow-deprecated "$identifier"
 
-step "25. Stop the Marketplace (SIGTERM: requests in flight finish, the store is closed)"
-kill -TERM "$server"
-wait "$server"
-trap - EXIT
-echo "stopped (exit 0); the store is in marketplace-data/"
-
-step "26. Boot a prepared image: a tiny guest from Debian packages, under QEMU (TCG)"
+step "25. Publish a prepared image and boot it from the Marketplace under QEMU (TCG)"
 if command -v qemu-system-x86_64 > /dev/null 2>&1 && command -v busybox > /dev/null 2>&1 \
     && command -v dropbear > /dev/null 2>&1 && command -v genisoimage > /dev/null 2>&1 \
     && sh "$repo/bin-tests/guest/build.sh" guest 2> guest-build.err; then
-    "$bin/stratus-create-image" -q --from-dir guest/rootfs --prepare -o tiny.img \
-        --title "Tiny demo guest" --os busybox --location tiny.img > tiny.xml
+    mkdir -p www2
+    start_image_server www2
+    trap 'kill "$server" "$images" 2> /dev/null || true' EXIT
+    echo "a tiny guest from Debian packages, prepared with the kit, served by http://127.0.0.1:$image_port/"
+    "$bin/stratus-create-image" -q --from-dir guest/rootfs --prepare -o www2/tiny.img \
+        --title "Tiny demo guest" --os busybox \
+        --location "http://127.0.0.1:$image_port/tiny.img" > tiny.xml
+    "$bin/stratus-sign-metadata" --p12-cert author.p12 --p12-password demo \
+        < tiny.xml > tiny-signed.xml
+    "$bin/stratus-upload-metadata" tiny-signed.xml
+    tiny=$(sed -n 's|.*<dcterms:identifier>\([^<]*\)</dcterms:identifier>.*|\1|p' tiny-signed.xml)
     export STRATUS_STATE_DIR="$PWD/instances"
     # shellcheck disable=SC2016 # the guest expands $ROLE
     printf 'echo "init.sh says: ROLE=$ROLE"\n' > init.sh
-    "$bin/stratus-run-instance" tiny.xml --accel tcg --ram 256 --vm-disks-bus nvme \
+    echo "stratus-run-instance $tiny (resolved with policy.cfg, downloaded, verified, then booted)"
+    "$bin/stratus-run-instance" "$tiny" --policy policy.cfg --cache cache \
+        --accel tcg --ram 256 --vm-disks-bus nvme \
         --kernel guest/vmlinuz --append "root=/dev/nvme0n1 rw console=ttyS0 quiet panic=-1" \
-        --hostname demo-guest --context ROLE=demo --init-script init.sh 2> /dev/null
+        --hostname demo-guest --context ROLE=demo --init-script init.sh 2> run.err \
+        || { cat run.err >&2; exit 1; }
+    grep -v '^$' run.err | head -3
     tries=0
     until grep -q '^tiny: ready' instances/1/console.log 2> /dev/null; do
         tries=$((tries + 1))
@@ -242,8 +257,16 @@ if command -v qemu-system-x86_64 > /dev/null 2>&1 && command -v busybox > /dev/n
     done
     grep -E '^(stratus-|init.sh says)' instances/1/console.log
     "$bin/stratus-kill-instance" 1
+    kill "$images"
+    wait "$images" 2> /dev/null || true
 else
     echo "skipped: needs qemu-system-x86, busybox-static, dropbear-bin, genisoimage and apt"
 fi
+
+step "26. Stop the Marketplace (SIGTERM: requests in flight finish, the store is closed)"
+kill -TERM "$server"
+wait "$server"
+trap - EXIT
+echo "stopped (exit 0); the store is in marketplace-data/"
 
 printf '\nDemo finished: files are in %s\n' "$(pwd)"
