@@ -27,7 +27,8 @@ Exit codes:
   5    refused by the site policy (lists, expired, deprecated)
   6    the image does not match its metadata (size or checksum)
   7    network, TLS or server error (no location reachable, HTTP error)
-  255  other error (local file or disk, unusable key or certificate)
+  255  other error (local file or disk, unusable key or certificate,
+       qemu-img or QEMU missing or failing)
 
 Environment:
   STRATUSLAB_MARKETPLACE_ENDPOINT  the Marketplace (else marketplace_endpoint

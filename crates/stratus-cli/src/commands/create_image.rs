@@ -51,9 +51,10 @@ const STATUS_LINE: &str = "stratus-create-image: status ";
         stratus-create-image --size 3G -o blank.qcow2 > blank.xml\n  \
         stratus-create-image --from-dir rootfs --prepare --format raw -o tiny.img --title Tiny > tiny.xml\n  \
         stratus-create-image base.xml --script setup.sh -o new.qcow2 | stratus-sign-metadata > new.xml\n\n\
-        Environment:\n  STRATUS_QEMU      the QEMU program (default qemu-system-x86_64)\n  \
-        STRATUS_QEMU_IMG  the qemu-img program\n  STRATUS_MKISOFS   the ISO 9660 writer (default: genisoimage, xorrisofs or mkisofs)\n\n\
-        {EXIT_CODES_HELP}")
+        {EXIT_CODES_HELP}\n  \
+        STRATUS_QEMU                     the QEMU program (default qemu-system-x86_64)\n  \
+        STRATUS_QEMU_IMG                 the qemu-img program\n  \
+        STRATUS_MKISOFS                  the ISO 9660 writer (default: genisoimage, xorrisofs or mkisofs)")
 )]
 pub struct CreateImage {
     /// The base image: an image file, a metadata file, a Marketplace identifier or a URL

@@ -39,10 +39,10 @@ use stratus_core::{clock, Error};
     after_long_help = format!("Examples:\n  \
         stratus-run-instance tiny.xml --key ~/.ssh/id_ed25519.pub --context ROLE=web\n  \
         stratus-run-instance tiny.xml --print libvirt --print-dir vm > vm/domain.xml\n\n\
-        Environment:\n  STRATUS_STATE_DIR  the instances' state directory (default \
-        $XDG_STATE_HOME/stratus/instances)\n  STRATUS_QEMU       the QEMU program\n  \
-        STRATUS_KVM_PROBE_SECONDS  how long --accel auto waits for a KVM guest's first output (20)\n\n\
-        {EXIT_CODES_HELP}")
+        {EXIT_CODES_HELP}\n  \
+        STRATUS_STATE_DIR                the instances' state directory (default \
+        $XDG_STATE_HOME/stratus/instances)\n  STRATUS_QEMU                     the QEMU program\n  \
+        STRATUS_KVM_PROBE_SECONDS        how long --accel auto waits for a KVM guest's first output (20)")
 )]
 pub struct RunInstance {
     /// The image to start
