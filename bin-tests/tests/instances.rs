@@ -12,68 +12,22 @@
 //! `STRATUS_CI=1`, where it fails.
 
 mod common;
+mod vmkit;
 
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use vmkit::{guest, have, have_boot_tools, wait_for_console, APPEND};
 
 const CREATE: &str = "stratus-create-image";
 const RUN: &str = "stratus-run-instance";
 const DESCRIBE: &str = "stratus-describe-instance";
 const KILL: &str = "stratus-kill-instance";
 
-/// The kernel command line of the test guest (its disk on NVMe, which the
-/// cloud kernel has built in).
-const APPEND: &str = "root=/dev/nvme0n1 rw console=ttyS0 quiet panic=-1";
-
 /// One boot at a time.
 static BOOTS: Mutex<()> = Mutex::new(());
-
-/// Whether `tool` is on PATH; if not, a skip message, or a failure in CI.
-fn have(tool: &str, package: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(tool).is_file()));
-    if !found {
-        assert!(
-            std::env::var("STRATUS_CI").as_deref() != Ok("1"),
-            "{tool} is missing (Debian: {package}); CI must install it"
-        );
-        eprintln!("skipped: {tool} is not installed (Debian: {package})");
-    }
-    found
-}
-
-fn have_boot_tools() -> bool {
-    have("qemu-system-x86_64", "qemu-system-x86")
-        && have("mkfs.ext4", "e2fsprogs")
-        && have("genisoimage", "genisoimage")
-        && have("busybox", "busybox-static")
-        && have("dropbear", "dropbear-bin")
-}
-
-/// The test guest (kernel and root tree), built once per target directory.
-fn guest() -> PathBuf {
-    static GUEST: OnceLock<PathBuf> = OnceLock::new();
-    GUEST
-        .get_or_init(|| {
-            let out = stratus_bin_tests::bin_dir().join("test-guest");
-            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("guest/build.sh");
-            let output = Command::new("sh")
-                .arg(&script)
-                .arg(&out)
-                .output()
-                .expect("sh runs");
-            assert!(
-                output.status.success(),
-                "guest/build.sh failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            out
-        })
-        .clone()
-}
 
 fn s(path: &Path) -> String {
     path.to_str().expect("test paths are UTF-8").to_string()
@@ -129,22 +83,6 @@ fn tiny_image(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     let xml = dir.join(format!("{name}.xml"));
     std::fs::write(&xml, &out.stdout).unwrap();
     (image, xml)
-}
-
-/// Wait until the console log at `path` holds `line`, at most 120 s.
-fn wait_for_console(path: &Path, line: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text.lines().any(|l| l.trim_end() == line) {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no '{line}' on the console within 120 s:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 fn sha256(path: &Path) -> String {

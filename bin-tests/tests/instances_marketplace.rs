@@ -8,14 +8,15 @@
 mod common;
 mod market;
 mod sigkit;
+mod vmkit;
 mod webkit;
 
 use common::*;
 use market::Server;
 use sigkit::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use vmkit::{guest, have, wait_for_console, APPEND};
 use webkit::{Behaviour, WebServer};
 
 const CREATE: &str = "stratus-create-image";
@@ -23,40 +24,6 @@ const RUN: &str = "stratus-run-instance";
 const DESCRIBE: &str = "stratus-describe-instance";
 const KILL: &str = "stratus-kill-instance";
 const UPLOAD: &str = "stratus-upload-metadata";
-
-/// The kernel command line of the test guest (as in `instances.rs`).
-const APPEND: &str = "root=/dev/nvme0n1 rw console=ttyS0 quiet panic=-1";
-
-/// Whether `tool` is on PATH; if not, a skip message, or a failure in CI.
-fn have(tool: &str, package: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(tool).is_file()));
-    if !found {
-        assert!(
-            std::env::var("STRATUS_CI").as_deref() != Ok("1"),
-            "{tool} is missing (Debian: {package}); CI must install it"
-        );
-        eprintln!("skipped: {tool} is not installed (Debian: {package})");
-    }
-    found
-}
-
-/// The test guest (kernel and root tree) of `guest/build.sh`.
-fn guest() -> PathBuf {
-    let out = stratus_bin_tests::bin_dir().join("test-guest");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("guest/build.sh");
-    let output = Command::new("sh")
-        .arg(&script)
-        .arg(&out)
-        .output()
-        .expect("sh runs");
-    assert!(
-        output.status.success(),
-        "guest/build.sh failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    out
-}
 
 fn s(path: &Path) -> String {
     path.to_str().expect("test paths are UTF-8").to_string()
@@ -90,22 +57,6 @@ fn instances(lab: &Lab, state: &Path) -> Vec<serde_json::Value> {
         .as_array()
         .unwrap()
         .clone()
-}
-
-/// Wait until the console log at `path` holds `line`, at most 120 s.
-fn wait_for_console(path: &Path, line: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text.lines().any(|l| l.trim_end() == line) {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no '{line}' on the console within 120 s:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// Sign `draft` with Jane's legacy P12 and upload it; its identifier.
