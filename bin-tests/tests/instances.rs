@@ -728,3 +728,25 @@ fn guestfs_prepares_an_image_that_does_not_run_the_context_script() {
         "kill-instance --all",
     );
 }
+
+#[test]
+fn missing_files_given_to_options_are_named_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let image = d.join("disk.img");
+    std::fs::write(&image, vec![0u8; 4096]).unwrap();
+    let forged = d.join("no\nInvalid: such.sh");
+    for (name, option) in [(RUN, "--init-script"), (CREATE, "--script")] {
+        let mut args = vec![s(&image), option.into(), s(&forged)];
+        if name == CREATE {
+            args.extend(["-o".into(), s(&d.join("new.img"))]);
+        }
+        let out = stratus_in(d, name, &args);
+        assert_code(&out, 2, option);
+        let err = stderr(&out);
+        assert!(err.contains(option), "{err}");
+        assert!(err.contains("no\\nInvalid: such.sh"), "{err}");
+        assert!(!err.contains("\nInvalid: such.sh"), "{err}");
+    }
+    assert!(!d.join("new.img").exists());
+}

@@ -128,6 +128,27 @@ pub fn bad(option: &str, value: &str, expected: &str) -> CliError {
     })
 }
 
+/// `path`, given with `option`, must be an existing file (`what` says which
+/// kind in the message); its name is escaped in the message.
+pub fn require_file(option: &str, path: &Path, what: &str) -> Result<(), CliError> {
+    match path.is_file() {
+        true => Ok(()),
+        false => Err(bad(option, &crate::common::escaped_name(path), what)),
+    }
+}
+
+/// `path`, given with `option`, must be an existing directory.
+pub fn require_dir(option: &str, path: &Path) -> Result<(), CliError> {
+    match path.is_dir() {
+        true => Ok(()),
+        false => Err(bad(
+            option,
+            &crate::common::escaped_name(path),
+            "an existing directory",
+        )),
+    }
+}
+
 /// The metadata options of a new image, passed to `stratus-build-metadata`.
 #[derive(Debug, Clone, Args)]
 pub struct DraftArgs {

@@ -214,13 +214,7 @@ fn check(args: &CreateImage) -> Result<PathBuf, CliError> {
         return Err(vm::bad("--method", &args.method, "auto, boot or guestfs"));
     }
     for script in &args.scripts {
-        if !script.is_file() {
-            return Err(vm::bad(
-                "--script",
-                &script.display().to_string(),
-                "an existing file",
-            ));
-        }
+        vm::require_file("--script", script, "an existing file")?;
     }
     for package in &args.packages {
         let ok = !package.is_empty()
@@ -233,22 +227,10 @@ fn check(args: &CreateImage) -> Result<PathBuf, CliError> {
         }
     }
     if let Some(dir) = &args.from_dir {
-        if !dir.is_dir() {
-            return Err(vm::bad(
-                "--from-dir",
-                &dir.display().to_string(),
-                "an existing directory",
-            ));
-        }
+        vm::require_dir("--from-dir", dir)?;
     }
     if let Some(iso) = &args.install_iso {
-        if !iso.is_file() {
-            return Err(vm::bad(
-                "--install-iso",
-                &iso.display().to_string(),
-                "an existing file",
-            ));
-        }
+        vm::require_file("--install-iso", iso, "an existing file")?;
     }
     let output = args
         .output

@@ -133,22 +133,14 @@ fn check(args: &RunInstance) -> Result<(), CliError> {
         }
     }
     for path in args.persistent_disk.iter().chain(&args.readonly_disk) {
-        if !path.is_file() {
-            return Err(vm::bad(
-                "--persistent-disk/--readonly-disk",
-                &path.display().to_string(),
-                "an existing disk image file",
-            ));
-        }
+        vm::require_file(
+            "--persistent-disk/--readonly-disk",
+            path,
+            "an existing disk image file",
+        )?;
     }
     if let Some(script) = &args.init_script {
-        if !script.is_file() {
-            return Err(vm::bad(
-                "--init-script",
-                &script.display().to_string(),
-                "an existing file",
-            ));
-        }
+        vm::require_file("--init-script", script, "an existing file")?;
     }
     Ok(())
 }
