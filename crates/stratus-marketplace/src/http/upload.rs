@@ -183,10 +183,10 @@ async fn accept(state: AppState, context: Context, bytes: Vec<u8>) -> Result<Res
         let key = accepted.entry.key.clone();
         match store.put(accepted.entry, accepted.document, Order::NewerOnly) {
             Ok(put) => {
-                let what = if put == Put::Created {
-                    "stored"
-                } else {
-                    "replaced"
+                let what = match put {
+                    Put::Created => "stored",
+                    Put::Replaced => "replaced",
+                    Put::Unchanged => "unchanged",
                 };
                 tracing::info!(%peer, "upload {what}: {key}");
                 Ok(key)

@@ -56,6 +56,11 @@ pub enum Put {
     Created,
     /// The same key again: document and fields replaced.
     Replaced,
+    /// The same key with a byte-identical document: nothing written, no
+    /// revision taken. Replication relies on it: an entry that comes back
+    /// from a peer (two Marketplaces following each other) is not a change,
+    /// so it is not fed back again.
+    Unchanged,
 }
 
 /// One endorser of §2.6: a distinct (email, subject, issuer).
@@ -218,8 +223,20 @@ pub trait Store: Send + Sync + 'static {
     fn revision(&self) -> Result<u64>;
 
     /// The writes committed after `revision`, oldest first, at most
-    /// `limit` of them (a key written twice may appear twice).
+    /// `limit` of them. A key appears once, at the revision of its last
+    /// write, so the changes are a feed of the store's current entries in
+    /// commit order (the `/changes` route). Revisions become visible in
+    /// order: a reader that saw revision N never later sees a new write
+    /// with a revision below N.
     fn changes_since(&self, revision: u64, limit: usize) -> Result<Vec<Change>>;
+
+    /// How far the feed of the peer Marketplace `peer` (its base URL) has
+    /// been committed here: the last revision of the peer's feed taken,
+    /// 0 when none yet (`serve --follow`).
+    fn peer_cursor(&self, peer: &str) -> Result<u64>;
+
+    /// Record that the peer's feed is committed up to `cursor`.
+    fn set_peer_cursor(&self, peer: &str, cursor: u64) -> Result<()>;
 
     /// Keep an upload awaiting confirmation.
     fn put_pending(&self, pending: Pending) -> Result<()>;
@@ -247,4 +264,61 @@ pub trait Store: Send + Sync + 'static {
 
     /// Finish pending writes and release the store (shutdown).
     fn close(&self) -> Result<()>;
+}
+
+#[cfg(test)]
+pub(crate) mod conformance {
+    //! Behaviour every backend must have, run against each of them.
+
+    use super::*;
+    use crate::entry::Fields;
+
+    fn entry(created: &str) -> Entry {
+        Entry {
+            key: Key::new("a", "jane@example.org", created).unwrap(),
+            endorsed: true,
+            fields: Fields::default(),
+        }
+    }
+
+    /// A byte-identical put writes nothing and takes no revision; a
+    /// different document under the same key is a change.
+    pub fn identical_put_is_no_change(store: &dyn Store) {
+        let first = entry("2014-01-01T00:00:00Z");
+        assert_eq!(
+            store
+                .put(first.clone(), b"one".to_vec(), Order::NewerOnly)
+                .unwrap(),
+            Put::Created
+        );
+        let revision = store.revision().unwrap();
+        assert_eq!(
+            store
+                .put(first.clone(), b"one".to_vec(), Order::Any)
+                .unwrap(),
+            Put::Unchanged
+        );
+        assert_eq!(store.revision().unwrap(), revision);
+        assert_eq!(store.changes_since(revision, 10).unwrap(), vec![]);
+        assert_eq!(
+            store
+                .put(first.clone(), b"two".to_vec(), Order::Any)
+                .unwrap(),
+            Put::Replaced
+        );
+        let changes = store.changes_since(revision, 10).unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].key, first.key);
+        assert!(changes[0].revision > revision);
+    }
+
+    /// Peer cursors start at 0 and keep what was set.
+    pub fn peer_cursors(store: &dyn Store) {
+        assert_eq!(store.peer_cursor("https://a.example.org/").unwrap(), 0);
+        store.set_peer_cursor("https://a.example.org/", 42).unwrap();
+        store.set_peer_cursor("https://b.example.org/", 7).unwrap();
+        store.set_peer_cursor("https://a.example.org/", 43).unwrap();
+        assert_eq!(store.peer_cursor("https://a.example.org/").unwrap(), 43);
+        assert_eq!(store.peer_cursor("https://b.example.org/").unwrap(), 7);
+    }
 }

@@ -22,7 +22,8 @@
 //!   transaction of the writer (check, commit, drop). Each entry write
 //!   takes the next revision number (`entries.revision`), which
 //!   [`Store::changes_since`] reads; scheduled jobs record their last run
-//!   in `jobs`.
+//!   in `jobs`, and the cursor of each followed peer's feed in `peers`.
+//!   A put of a byte-identical document writes nothing ([`Put::Unchanged`]).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -43,7 +44,7 @@ pub const DATABASE_FILE: &str = "marketplace.sqlite";
 /// The lock file in the data directory.
 pub const LOCK_FILE: &str = "marketplace.lock";
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 /// The most puts one transaction takes.
 const MAX_GROUP: usize = 512;
 /// Read connections kept open between reads.
@@ -138,6 +139,13 @@ CREATE INDEX IF NOT EXISTS pending_expires ON pending (expires);
 CREATE TABLE IF NOT EXISTS jobs (
     name     TEXT PRIMARY KEY,
     last_run INTEGER NOT NULL
+);";
+
+/// What version 3 adds: how far each followed peer's feed is committed.
+const SCHEMA_3: &str = "
+CREATE TABLE IF NOT EXISTS peers (
+    peer   TEXT PRIMARY KEY,
+    cursor INTEGER NOT NULL
 );";
 
 /// The columns of an entry without its document, in [`entry_from_row`] order.
@@ -426,6 +434,7 @@ fn migrate(connection: &Connection) -> Result<()> {
         )?;
     }
     connection.execute_batch(SCHEMA_2)?;
+    connection.execute_batch(SCHEMA_3)?;
     connection.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     Ok(())
 }
@@ -440,7 +449,7 @@ fn commit_group(writer: &mut Writer, group: Vec<WriteRequest>) {
             let mut results = Vec::with_capacity(request.batch.len());
             for (entry, document) in &request.batch {
                 let result = write_one(&transaction, entry, document, request.order, revision + 1)?;
-                if result.is_ok() {
+                if matches!(result, Ok(Put::Created | Put::Replaced)) {
                     revision += 1;
                 }
                 results.push(result);
@@ -460,7 +469,7 @@ fn commit_group(writer: &mut Writer, group: Vec<WriteRequest>) {
                         .batch
                         .iter()
                         .zip(results)
-                        .filter(|(_, r)| r.is_ok())
+                        .filter(|(_, r)| matches!(r, Ok(Put::Created | Put::Replaced)))
                         .map(|((entry, _), _)| entry)
                 })
                 .collect();
@@ -530,7 +539,10 @@ impl Writer {
             }
         };
         transaction.commit()?;
-        if matches!(outcome, Confirmed::Committed(..)) {
+        if matches!(
+            outcome,
+            Confirmed::Committed(_, Put::Created | Put::Replaced)
+        ) {
             self.committed(&[&entry], revision);
         }
         Ok(outcome)
@@ -557,13 +569,17 @@ fn write_one(
             return Ok(Err(StoreError::Older));
         }
     }
-    let exists = transaction
+    let stored: Option<Vec<u8>> = transaction
         .prepare_cached(
-            "SELECT 1 FROM entries WHERE identifier = ?1 AND email = ?2 AND created = ?3",
+            "SELECT document FROM entries WHERE identifier = ?1 AND email = ?2 AND created = ?3",
         )?
-        .query_row(params![key.identifier, key.email, key.created], |_| Ok(()))
-        .optional()?
-        .is_some();
+        .query_row(params![key.identifier, key.email, key.created], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if stored.as_deref() == Some(document) {
+        return Ok(Ok(Put::Unchanged));
+    }
     let f = &entry.fields;
     let locations = serde_json::to_string(&f.locations)
         .map_err(|e| StoreError::Database(format!("cannot encode locations: {e}")))?;
@@ -595,7 +611,11 @@ fn write_one(
             document,
             i64::try_from(revision).unwrap_or(i64::MAX),
         ])?;
-    Ok(Ok(if exists { Put::Replaced } else { Put::Created }))
+    Ok(Ok(if stored.is_some() {
+        Put::Replaced
+    } else {
+        Put::Created
+    }))
 }
 
 impl Store for SqliteStore {
@@ -751,6 +771,27 @@ impl Store for SqliteStore {
         })
     }
 
+    fn peer_cursor(&self, peer: &str) -> Result<u64> {
+        self.with_reader(|c| {
+            let cursor: Option<i64> = c
+                .prepare_cached("SELECT cursor FROM peers WHERE peer = ?1")?
+                .query_row(params![peer], |r| r.get(0))
+                .optional()?;
+            Ok(cursor.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+        })
+    }
+
+    fn set_peer_cursor(&self, peer: &str, cursor: u64) -> Result<()> {
+        let peer = peer.to_string();
+        self.run_task(move |writer| {
+            writer
+                .connection
+                .prepare_cached("INSERT OR REPLACE INTO peers (peer, cursor) VALUES (?1, ?2)")?
+                .execute(params![peer, i64::try_from(cursor).unwrap_or(i64::MAX)])?;
+            Ok(())
+        })
+    }
+
     fn put_pending(&self, pending: Pending) -> Result<()> {
         self.run_task(move |writer| {
             let transaction = writer.connection.transaction()?;
@@ -888,5 +929,28 @@ fn insert_pending(transaction: &rusqlite::Transaction, pending: &Pending) -> Res
 impl Drop for SqliteStore {
     fn drop(&mut self) {
         let _ = self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::conformance;
+
+    #[test]
+    fn identical_put_is_no_change() {
+        let dir = tempfile::tempdir().unwrap();
+        conformance::identical_put_is_no_change(&SqliteStore::open(dir.path()).unwrap());
+    }
+
+    #[test]
+    fn peer_cursors_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        conformance::peer_cursors(&store);
+        store.close().unwrap();
+        drop(store);
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.peer_cursor("https://a.example.org/").unwrap(), 43);
     }
 }
