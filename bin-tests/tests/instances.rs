@@ -16,7 +16,7 @@ mod vmkit;
 
 use common::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use vmkit::{guest, have, have_boot_tools, s, stratus_in, tiny_image, vm_args, wait_for_console};

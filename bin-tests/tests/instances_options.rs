@@ -15,6 +15,8 @@ mod vmkit;
 mod webkit;
 
 use common::*;
+use std::path::Path;
+use std::process::Command;
 use std::sync::Mutex;
 use vmkit::{guest, have_boot_tools, s, stratus_in, tiny_image, vm_args, wait_for_console};
 use webkit::{Behaviour, WebServer};
@@ -103,10 +105,7 @@ fn extra_disks_persist_or_stay_read_only_and_open_reaches_the_host() {
         let out = stratus_in(&state, RUN, &args);
         assert_ok(&out, "run-instance with extra disks");
         let log = wait_for_console(&state.join("1/console.log"), "tiny: ready");
-        assert_ok(
-            &stratus_in(&state, KILL, &["1".into()]),
-            "kill-instance 1",
-        );
+        assert_ok(&stratus_in(&state, KILL, &["1".into()]), "kill-instance 1");
         log
     };
     let has = |log: &str, line: &str| {
@@ -133,6 +132,250 @@ fn extra_disks_persist_or_stay_read_only_and_open_reaches_the_host() {
     has(&log, "persistent holds: written-by-the-guest");
     has(&log, "readonly write: refused");
     has(&log, "network: unreachable");
-    assert_eq!(web.hits("/probe"), 1, "the restricted guest reached the host");
+    assert_eq!(
+        web.hits("/probe"),
+        1,
+        "the restricted guest reached the host"
+    );
     assert_eq!(std::fs::read(&readonly).unwrap(), original);
+}
+
+/// A Debian package `name` (gzip members, which busybox's dpkg reads)
+/// installing `/usr/share/<name>/greeting`, and the flat repository
+/// index (`Packages`) that lists it, as `dpkg-scanpackages` would.
+fn local_repository(dir: &Path, name: &str) -> (Vec<u8>, String) {
+    let root = dir.join(format!("{name}-root"));
+    std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(root.join(format!("usr/share/{name}"))).unwrap();
+    std::fs::write(
+        root.join("DEBIAN/control"),
+        format!(
+            "Package: {name}\nVersion: 1.0\nArchitecture: all\nMaintainer: Test <t@example.org>\n\
+             Description: a package for the create-image tests\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join(format!("usr/share/{name}/greeting")),
+        "installed-from-the-local-repository\n",
+    )
+    .unwrap();
+    let deb = dir.join(format!("{name}_1.0_all.deb"));
+    tool(
+        "dpkg-deb",
+        &[
+            "-Zgzip",
+            "--root-owner-group",
+            "--build",
+            &s(&root),
+            &s(&deb),
+        ],
+    );
+    let bytes = std::fs::read(&deb).unwrap();
+    let index = format!(
+        "Package: {name}\nVersion: 1.0\nArchitecture: all\nFilename: pool/{name}_1.0_all.deb\n\
+         Size: {}\nSHA256: {}\n\n",
+        bytes.len(),
+        coreutils_digest("sha256sum", &deb)
+    );
+    (bytes, index)
+}
+
+/// What `debugfs -R "cat PATH"` reads in the ext4 image `image` (any
+/// format: converted to raw first); `<missing>` when there is no such file.
+fn read_in_image(image: &Path, path: &str) -> String {
+    let raw = image.with_extension("inspect.raw");
+    tool("qemu-img", &["convert", "-O", "raw", &s(image), &s(&raw)]);
+    let out = Command::new("debugfs")
+        .args(["-R", &format!("cat {path}")])
+        .arg(&raw)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&raw);
+    if String::from_utf8_lossy(&out.stderr).contains("File not found") {
+        return "<missing>".into();
+    }
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn packages_come_from_a_local_repository_and_no_shutdown_waits_for_the_guest() {
+    if !have_boot_tools() {
+        return;
+    }
+    let _one = BOOTS.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let state = d.join("state");
+    let (image, _) = tiny_image(d, "tiny.img");
+    let web = WebServer::start();
+    let (deb, index) = local_repository(d, "stratus-hello");
+    web.route(
+        "/repo/pool/stratus-hello_1.0_all.deb",
+        Behaviour::Serve(deb),
+    );
+    web.route("/repo/Packages", Behaviour::Serve(index.into_bytes()));
+    let repo = format!("http://10.0.2.2:{}/repo", web.addr.port());
+
+    // The tiny guest has no package manager: --package alone fails, and
+    // leaves no image.
+    let failed = d.join("failed.qcow2");
+    let mut args = vec![
+        s(&image),
+        "--package".into(),
+        "stratus-hello".into(),
+        "-o".into(),
+        s(&failed),
+    ];
+    args.extend(vm_args(&guest()));
+    let out = stratus_in(&state, CREATE, &args);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("reported status 127")
+            && stderr(&out).contains("no package manager found"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!failed.exists());
+
+    // With busybox's dpkg and the local repository. The script leaves a
+    // file that --exclude removes, and, under --no-shutdown, a job that
+    // writes a marker and powers the guest off a few seconds after the
+    // scripts are done: the marker is in the image only if create-image
+    // waited for that power-off rather than powering off itself.
+    std::fs::write(
+        d.join("setup.sh"),
+        "#!/bin/sh\necho junk > /etc/stratus-test-junk\n\
+         (cd / && sleep 3 && echo after-the-scripts > /etc/stratus-test-later && sync && poweroff) \
+         > /dev/null 2>&1 &\n",
+    )
+    .unwrap();
+    let new = d.join("with-package.qcow2");
+    let log = d.join("create.log");
+    let mut args = vec![
+        s(&image),
+        "--script".into(),
+        s(&d.join("setup.sh")),
+        "--package".into(),
+        "stratus-hello".into(),
+        "--installer".into(),
+        "dpkg".into(),
+        "--extra-os-repos".into(),
+        repo,
+        "--exclude".into(),
+        "/etc/stratus-test-junk".into(),
+        "--no-shutdown".into(),
+        "--no-upload".into(),
+        "--vm-start-timeout".into(),
+        "120".into(),
+        "--console-log".into(),
+        s(&log),
+        "-o".into(),
+        s(&new),
+    ];
+    args.extend(vm_args(&guest()));
+    let out = stratus_in(&state, CREATE, &args);
+    assert_ok(
+        &out,
+        "create-image --package --installer dpkg --no-shutdown",
+    );
+    let said = stderr(&out);
+    assert!(
+        said.contains("--no-shutdown: the guest keeps running"),
+        "{said}"
+    );
+    assert!(
+        said.contains("--no-upload: create-image never uploads"),
+        "{said}"
+    );
+    let console = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        console.contains("stratus-create-image: installing stratus-hello with dpkg"),
+        "{console}"
+    );
+    assert!(
+        console.contains("stratus-create-image: status 0"),
+        "{console}"
+    );
+    assert_eq!(web.hits("/repo/pool/stratus-hello_1.0_all.deb"), 1);
+    assert_eq!(
+        read_in_image(&new, "/usr/share/stratus-hello/greeting"),
+        "installed-from-the-local-repository\n"
+    );
+    assert!(read_in_image(&new, "/var/lib/dpkg/status").contains("Package: stratus-hello"));
+    assert_eq!(
+        read_in_image(&new, "/etc/stratus-test-later"),
+        "after-the-scripts\n"
+    );
+    assert_eq!(read_in_image(&new, "/etc/stratus-test-junk"), "<missing>");
+    assert_eq!(term(&out.stdout, DCTERMS, "format"), "qcow2");
+}
+
+#[test]
+fn legacy_options_without_a_local_meaning_are_accepted_and_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let blank = d.join("blank.qcow2");
+    let out = stratus_in(
+        d,
+        CREATE,
+        &[
+            "--size".into(),
+            "1M".into(),
+            "-o".into(),
+            s(&blank),
+            "-n".into(),
+            "legacy-name".into(),
+            "--image-group".into(),
+            "g".into(),
+            "--vm-ping-timeout".into(),
+            "300".into(),
+            "--marketplace-endpoint-newimage".into(),
+            "https://mp.example.org".into(),
+            "--no-upload".into(),
+        ],
+    );
+    assert_ok(&out, "create-image with legacy options");
+    let said = stderr(&out);
+    for line in [
+        "--name is ignored:",
+        "--image-group is ignored:",
+        "--vm-ping-timeout is ignored:",
+        "--marketplace-endpoint-newimage is ignored:",
+        "--no-upload: create-image never uploads",
+    ] {
+        assert!(said.contains(line), "no '{line}' in {said}");
+    }
+    assert!(blank.is_file());
+    let out = stratus_in(
+        d,
+        RUN,
+        &[
+            s(&blank),
+            "--print".into(),
+            "qemu".into(),
+            "--print-dir".into(),
+            s(&d.join("printed")),
+            "--no-check-image-url".into(),
+            "--pdisk-endpoint".into(),
+            "https://pdisk.example.org".into(),
+        ],
+    );
+    assert_ok(&out, "run-instance with legacy options");
+    assert!(stderr(&out).contains("--no-check-image-url is ignored:"));
+    assert!(stderr(&out).contains("--pdisk-endpoint is ignored:"));
+    // --no-shutdown needs a boot to stay in.
+    let out = stratus_in(
+        d,
+        CREATE,
+        &[
+            s(&blank),
+            "--no-shutdown".into(),
+            "--method".into(),
+            "guestfs".into(),
+            "-o".into(),
+            s(&d.join("x.qcow2")),
+        ],
+    );
+    assert_code(&out, 2, "--no-shutdown --method guestfs");
 }

@@ -119,6 +119,45 @@ impl VmArgs {
     }
 }
 
+/// The legacy options of both commands that have no meaning for a local
+/// QEMU tool: accepted, so that legacy command lines still run, and
+/// explained on stderr when given.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LegacyArgs {
+    /// Legacy: skip the image availability check. Ignored: the image is always verified
+    /// against its metadata before anything starts
+    #[arg(long)]
+    pub no_check_image_url: bool,
+    /// Legacy: the persistent disk service. Ignored: --persistent-disk takes a local disk file
+    #[arg(long, value_name = "URL")]
+    pub pdisk_endpoint: Option<String>,
+    /// Legacy: the Marketplace of the new image. Ignored: the new image's draft goes to stdout,
+    /// for stratus-sign-metadata | stratus-upload-metadata
+    #[arg(long, value_name = "URL")]
+    pub marketplace_endpoint_newimage: Option<String>,
+}
+
+impl LegacyArgs {
+    /// Warn about each legacy option given, saying why it has no effect.
+    pub fn explain(&self, verbosity: Verbosity) {
+        if self.no_check_image_url {
+            verbosity.warn(
+                "--no-check-image-url is ignored: the image is always verified against its metadata",
+            );
+        }
+        if self.pdisk_endpoint.is_some() {
+            verbosity.warn(
+                "--pdisk-endpoint is ignored: there is no persistent disk service; --persistent-disk takes a disk file",
+            );
+        }
+        if self.marketplace_endpoint_newimage.is_some() {
+            verbosity.warn(
+                "--marketplace-endpoint-newimage is ignored: pipe the draft on stdout to stratus-sign-metadata | stratus-upload-metadata",
+            );
+        }
+    }
+}
+
 /// A usage error for a bad option value.
 pub fn bad(option: &str, value: &str, expected: &str) -> CliError {
     CliError::from(Error::BadValue {

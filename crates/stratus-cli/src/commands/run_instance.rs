@@ -13,7 +13,7 @@
 
 use crate::common::{CliError, Verbosity};
 use crate::site_args::SITE_EXIT_CODES_HELP as EXIT_CODES_HELP;
-use crate::vm::{self, DraftArgs, SiteArgs, VmArgs};
+use crate::vm::{self, DraftArgs, LegacyArgs, SiteArgs, VmArgs};
 use clap::Parser;
 use std::path::{Path, PathBuf};
 use stratus_core::image::qemu;
@@ -95,6 +95,9 @@ pub struct RunInstance {
     pub vm: VmArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
+    pub legacy: LegacyArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
     pub draft: DraftArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -111,6 +114,7 @@ pub fn run(args: RunInstance) -> Result<i32, CliError> {
         .clone()
         .ok_or_else(|| CliError::Usage("Please specify the machine image to start".into()))?;
     check(&args)?;
+    args.legacy.explain(args.verbosity);
     if let Some(kind) = &args.print {
         return print(&args, &argument, kind);
     }
