@@ -379,3 +379,184 @@ fn legacy_options_without_a_local_meaning_are_accepted_and_explained() {
     );
     assert_code(&out, 2, "--no-shutdown --method guestfs");
 }
+
+/// Where Debian's isolinux and syslinux-common put the BIOS boot loader
+/// of a CD and its library.
+const ISOLINUX: &str = "/usr/lib/ISOLINUX/isolinux.bin";
+const LDLINUX: &str = "/usr/lib/syslinux/modules/bios/ldlinux.c32";
+
+/// Whether a file of a Debian package is here (else skip, or fail in CI).
+fn have_file(path: &str, package: &str) -> bool {
+    let found = Path::new(path).is_file();
+    if !found {
+        assert!(
+            std::env::var("STRATUS_CI").as_deref() != Ok("1"),
+            "{path} is missing (Debian: {package}); CI must install it"
+        );
+        eprintln!("skipped: {path} is missing (Debian: {package})");
+    }
+    found
+}
+
+/// A bootable installer CD (El Torito, isolinux): the test guest's kernel
+/// and an initramfs of busybox whose /init makes an ext2 file system on
+/// the first NVMe disk, writes a marker into it and powers off.
+fn installer_iso(dir: &Path) -> std::path::PathBuf {
+    let tree = dir.join("cd");
+    let initramfs = dir.join("initramfs");
+    for sub in ["bin", "dev", "proc", "sys", "mnt"] {
+        std::fs::create_dir_all(initramfs.join(sub)).unwrap();
+    }
+    std::fs::copy(tool_path("busybox"), initramfs.join("bin/busybox")).unwrap();
+    let init = initramfs.join("init");
+    std::fs::write(
+        &init,
+        r#"#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+echo "installer: started"
+target=/dev/nvme0n1
+tries=0
+while [ ! -b "$target" ] && [ "$tries" -lt 100 ]; do
+    sleep 0.1
+    tries=$((tries + 1))
+done
+if mke2fs -F -L installed "$target" > /dev/null && mount -t ext4 "$target" /mnt; then
+    mkdir -p /mnt/etc
+    echo "written-by-the-installer" > /mnt/etc/installed-by
+    umount /mnt
+    sync
+    echo "installer: done"
+else
+    echo "installer: failed"
+fi
+poweroff -f
+"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&init, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::create_dir_all(tree.join("isolinux")).unwrap();
+    let archive = Command::new("sh")
+        .arg("-c")
+        .arg("cd \"$1\" && find . | busybox cpio -o -H newc 2> /dev/null > \"$2\"")
+        .arg("sh")
+        .arg(&initramfs)
+        .arg(tree.join("initrd"))
+        .status()
+        .unwrap();
+    assert!(archive.success(), "busybox cpio failed");
+    std::fs::copy(guest().join("vmlinuz"), tree.join("vmlinuz")).unwrap();
+    std::fs::copy(ISOLINUX, tree.join("isolinux/isolinux.bin")).unwrap();
+    std::fs::copy(LDLINUX, tree.join("isolinux/ldlinux.c32")).unwrap();
+    std::fs::write(
+        tree.join("isolinux/isolinux.cfg"),
+        "DEFAULT install\nPROMPT 0\nLABEL install\n  KERNEL /vmlinuz\n  \
+         APPEND initrd=/initrd console=ttyS0 quiet panic=-1\n",
+    )
+    .unwrap();
+    let iso = dir.join("installer.iso");
+    tool(
+        "genisoimage",
+        &[
+            "-quiet",
+            "-V",
+            "INSTALLER",
+            "-R",
+            "-J",
+            "-b",
+            "isolinux/isolinux.bin",
+            "-c",
+            "isolinux/boot.cat",
+            "-no-emul-boot",
+            "-boot-load-size",
+            "4",
+            "-boot-info-table",
+            "-o",
+            &s(&iso),
+            &s(&tree),
+        ],
+    );
+    iso
+}
+
+/// The full path of `program` on PATH.
+fn tool_path(program: &str) -> std::path::PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|d| d.join(program))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| panic!("{program} is not on PATH"))
+}
+
+#[test]
+fn an_installer_cd_installs_onto_the_blank_disk() {
+    if !have_boot_tools()
+        || !have_file(ISOLINUX, "isolinux")
+        || !have_file(LDLINUX, "syslinux-common")
+    {
+        return;
+    }
+    let _one = BOOTS.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let iso = installer_iso(d);
+    let before = coreutils_digest("sha256sum", &iso);
+    let image = d.join("installed.img");
+    let log = d.join("install.log");
+    let out = stratus_in(
+        d,
+        CREATE,
+        &[
+            "--install-iso".into(),
+            s(&iso),
+            "--size".into(),
+            "32M".into(),
+            "--format".into(),
+            "raw".into(),
+            "-o".into(),
+            s(&image),
+            "--console-log".into(),
+            s(&log),
+            "--vm-start-timeout".into(),
+            "120".into(),
+            "--accel".into(),
+            "tcg".into(),
+            "--ram".into(),
+            "256".into(),
+            "--vm-disks-bus".into(),
+            "nvme".into(),
+            "--title".into(),
+            "Installed".into(),
+            "--os".into(),
+            "busybox".into(),
+        ],
+    );
+    assert_ok(&out, "create-image --install-iso");
+    let console = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        console.lines().any(|l| l.trim_end() == "installer: done"),
+        "{console}"
+    );
+    assert_eq!(
+        read_in_image(&image, "/etc/installed-by"),
+        "written-by-the-installer\n"
+    );
+    // The draft describes the installed disk.
+    assert_eq!(term(&out.stdout, DCTERMS, "title"), "Installed");
+    assert_eq!(term(&out.stdout, DCTERMS, "format"), "raw");
+    assert_eq!(term(&out.stdout, SLREQ, "bytes"), (32u64 << 20).to_string());
+    assert_eq!(
+        checksum(&out.stdout, "SHA-1").as_deref(),
+        Some(coreutils_digest("sha1sum", &image).as_str())
+    );
+    assert_eq!(
+        coreutils_digest("sha256sum", &iso),
+        before,
+        "the CD was written"
+    );
+}
