@@ -560,3 +560,137 @@ fn an_installer_cd_installs_onto_the_blank_disk() {
         "the CD was written"
     );
 }
+
+#[test]
+fn image_urls_need_a_checksum_or_an_explicit_unverified_opt_in() {
+    if !have_boot_tools() {
+        return;
+    }
+    let _one = BOOTS.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let state = d.join("state");
+    let (image, xml) = tiny_image(d, "tiny.img");
+    let web = WebServer::start();
+    let url = web.route(
+        "/images/tiny.img",
+        Behaviour::Serve(std::fs::read(&image).unwrap()),
+    );
+    let sha256 = coreutils_digest("sha256sum", &image);
+    let run_url = |extra: &[&str]| {
+        let mut args = vec![url.clone()];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args.extend(vm_args(&guest()));
+        stratus_in(&state, RUN, &args)
+    };
+    let no_instance = || std::fs::read_dir(&state).map(|r| r.count()).unwrap_or(0) == 0;
+
+    // By default: refused before any request, saying how to opt in.
+    let out = run_url(&[]);
+    assert_code(&out, 2, "run-instance of an image URL");
+    let said = stderr(&out);
+    assert!(said.contains("no signed checksums"), "{said}");
+    assert!(said.contains("--checksum sha256:HEX"), "{said}");
+    assert!(said.contains("--unverified-image-url"), "{said}");
+    assert_eq!(web.hits("/images/tiny.img"), 0);
+    assert!(no_instance());
+
+    // Weak or malformed checksums are usage errors; a wrong one is a
+    // mismatch (exit 6) and nothing starts.
+    let out = run_url(&["--checksum", &format!("md5:{}", &sha256[..32])]);
+    assert_code(&out, 2, "--checksum md5");
+    let wrong = format!("sha256:{}", "0".repeat(64));
+    let out = run_url(&["--checksum", &wrong]);
+    assert_code(&out, 6, "--checksum of another image");
+    assert!(stderr(&out).contains("--checksum says"), "{}", stderr(&out));
+    assert!(no_instance());
+
+    // The right checksum: the image is fetched, verified and booted.
+    let out = run_url(&["--checksum", &format!("sha256:{sha256}")]);
+    assert_ok(&out, "run-instance of an image URL with --checksum");
+    let log = wait_for_console(&state.join("1/console.log"), "tiny: ready");
+    assert!(
+        log.contains("stratus-context: hostname set to stratus-1"),
+        "{log}"
+    );
+    assert_ok(&stratus_in(&state, KILL, &["1".into()]), "kill-instance 1");
+
+    // --unverified-image-url: taken as served, with a warning.
+    let new = d.join("from-url.qcow2");
+    let out = stratus_in(
+        d,
+        CREATE,
+        &[
+            url.clone(),
+            "--unverified-image-url".into(),
+            "-o".into(),
+            s(&new),
+        ],
+    );
+    assert_ok(&out, "create-image of an image URL, unverified");
+    assert!(
+        stderr(&out).contains("--unverified-image-url: the image is NOT verified"),
+        "{}",
+        stderr(&out)
+    );
+    let same = Command::new("qemu-img")
+        .args(["compare", "-q", &s(&image), &s(&new)])
+        .status()
+        .unwrap();
+    assert!(same.success(), "the new image differs from the served one");
+
+    // Even unverified, an image naming a backing file (a host file QEMU
+    // would open for the guest) is refused.
+    let evil = d.join("evil.qcow2");
+    tool(
+        "qemu-img",
+        &[
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            "-b",
+            &s(&image),
+            "-F",
+            "raw",
+            &s(&evil),
+        ],
+    );
+    let evil_url = web.route(
+        "/images/evil.qcow2",
+        Behaviour::Serve(std::fs::read(&evil).unwrap()),
+    );
+    let out = stratus_in(
+        d,
+        CREATE,
+        &[
+            evil_url,
+            "--unverified-image-url".into(),
+            "-o".into(),
+            s(&d.join("evil-copy.qcow2")),
+        ],
+    );
+    assert_code(&out, 2, "an image URL naming a backing file");
+    assert!(stderr(&out).contains("backing file"), "{}", stderr(&out));
+    assert!(!d.join("evil-copy.qcow2").exists());
+
+    // The opt-ins are for image URLs only: an image with metadata is
+    // verified against it.
+    let out = stratus_in(
+        d,
+        CREATE,
+        &[
+            s(&xml),
+            "--checksum".into(),
+            format!("sha256:{sha256}"),
+            "-o".into(),
+            s(&d.join("x.qcow2")),
+        ],
+    );
+    assert_code(&out, 2, "--checksum with a metadata file");
+    assert!(
+        stderr(&out).contains("applies to an image URL only"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -13,7 +13,7 @@ use stratus_core::config::UserConfig;
 use stratus_core::site::download::Event;
 use stratus_core::site::instance::{self, Accel, DiskBus, Network, Spec};
 use stratus_core::site::obtain::{self, LocalImage};
-use stratus_core::site::remote::SiteRemote;
+use stratus_core::site::remote::{parse_checksum, ImageUrls, SiteRemote};
 use stratus_core::site::{Cache, Resolution, Site};
 use stratus_core::Error;
 
@@ -298,6 +298,48 @@ pub struct SiteArgs {
     /// from it, verified again [default: a private copy for this run]
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
+    /// Accept an image URL (which has no signed metadata) if the image has this checksum:
+    /// sha256:HEX or sha512:HEX (repeatable: all must match)
+    #[arg(long = "checksum", value_name = "ALGO:HEX")]
+    pub checksums: Vec<String>,
+    /// Accept an image URL without any check of what it serves (a warning says so): anyone who
+    /// can change what the URL serves chooses what boots
+    #[arg(long, conflicts_with = "checksums")]
+    pub unverified_image_url: bool,
+}
+
+impl SiteArgs {
+    /// What may be done with an image URL; `url_input` says whether the
+    /// image argument is one (the options only apply to image URLs).
+    fn image_urls(&self, url_input: bool, verbosity: Verbosity) -> Result<ImageUrls, CliError> {
+        if !url_input {
+            if let Some(option) = (!self.checksums.is_empty()).then_some("--checksum").or(self
+                .unverified_image_url
+                .then_some("--unverified-image-url"))
+            {
+                return Err(CliError::Usage(format!(
+                    "{option} applies to an image URL only: an identifier, a metadata URL or \
+                     file is verified against its metadata, a local file is the user's own"
+                )));
+            }
+            return Ok(ImageUrls::Refused);
+        }
+        if self.unverified_image_url {
+            verbosity.warn(
+                "--unverified-image-url: the image is NOT verified; whoever controls what its URL \
+                 serves (or the network, over http) chooses what boots",
+            );
+            return Ok(ImageUrls::Unverified);
+        }
+        if self.checksums.is_empty() {
+            return Ok(ImageUrls::Refused);
+        }
+        let mut digests = Vec::new();
+        for text in &self.checksums {
+            digests.push(parse_checksum(text).map_err(Error::from)?);
+        }
+        Ok(ImageUrls::Pinned(digests))
+    }
 }
 
 /// Obtain the base image `argument` names (see
@@ -312,6 +354,8 @@ pub fn obtain(
     verbosity: Verbosity,
 ) -> Result<LocalImage, CliError> {
     let input = obtain::classify(argument)?;
+    let image_urls =
+        site_args.image_urls(matches!(input, obtain::ImageInput::ImageUrl(_)), verbosity)?;
     let (policy, trust, allow) = site_args.policy.load(false, &verbosity)?;
     // The Marketplace client only when the input may need it: a local
     // image file needs no endpoint.
@@ -359,6 +403,7 @@ pub fn obtain(
         work_dir: work_dir.join("download"),
         on_resolution: &on_resolution,
         on_event: &on_event,
+        image_urls: image_urls.clone(),
     });
     let options = obtain::Options {
         trust,

@@ -39,8 +39,9 @@ const STATUS_LINE: &str = "stratus-create-image: status ";
 ///
 /// From scratch (`--size`, `--from-dir`, `--install-iso`) or from BASE: a
 /// local image file, a local metadata file (the image it describes,
-/// checked against its checksums), a Marketplace identifier or an image
-/// URL (resolved, policy-checked and downloaded by the site code).
+/// checked against its checksums), a Marketplace identifier (resolved,
+/// policy-checked and downloaded by the site code), or an image URL (only
+/// with --checksum, or --unverified-image-url).
 #[derive(Debug, Parser)]
 #[command(
     name = "stratus-create-image",

@@ -38,7 +38,10 @@ use stratus_core::{clock, Error};
     after_help = EXIT_CODES_HELP,
     after_long_help = format!("Examples:\n  \
         stratus-run-instance tiny.xml --key ~/.ssh/id_ed25519.pub --context ROLE=web\n  \
-        stratus-run-instance tiny.xml --print libvirt --print-dir vm > vm/domain.xml\n\n\
+        stratus-run-instance tiny.xml --print libvirt --print-dir vm > vm/domain.xml\n  \
+        stratus-run-instance https://example.org/tiny.img --checksum sha256:<its SHA-256>\n\n\
+        An image URL has no signed metadata: it is refused unless --checksum pins it, or\n\
+        --unverified-image-url takes it unchecked (with a warning).\n\n\
         {EXIT_CODES_HELP}\n  \
         STRATUS_STATE_DIR                the instances' state directory (default \
         $XDG_STATE_HOME/stratus/instances)\n  STRATUS_QEMU                     the QEMU program\n  \
