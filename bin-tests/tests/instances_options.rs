@@ -359,11 +359,25 @@ fn legacy_options_without_a_local_meaning_are_accepted_and_explained() {
             "--no-check-image-url".into(),
             "--pdisk-endpoint".into(),
             "https://pdisk.example.org".into(),
+            "--endpoint".into(),
+            "https://one.example.org".into(),
+            "-u".into(),
+            "jane".into(),
+            "-t".into(),
+            "m1.small".into(),
         ],
     );
     assert_ok(&out, "run-instance with legacy options");
-    assert!(stderr(&out).contains("--no-check-image-url is ignored:"));
-    assert!(stderr(&out).contains("--pdisk-endpoint is ignored:"));
+    let said = stderr(&out);
+    for line in [
+        "--no-check-image-url is ignored:",
+        "--pdisk-endpoint is ignored:",
+        "--endpoint is ignored: there is no cloud front end",
+        "--username is ignored:",
+        "--type m1.small is ignored: give --cpu and --ram",
+    ] {
+        assert!(said.contains(line), "no '{line}' in {said}");
+    }
     // --no-shutdown needs a boot to stay in.
     let out = stratus_in(
         d,

@@ -135,6 +135,26 @@ pub struct LegacyArgs {
     /// for stratus-sign-metadata | stratus-upload-metadata
     #[arg(long, value_name = "URL")]
     pub marketplace_endpoint_newimage: Option<String>,
+    /// Legacy: the cloud front end. Ignored: the instance runs here under QEMU (--print
+    /// opennebula describes it for a cloud)
+    #[arg(long = "endpoint", value_name = "URL")]
+    pub cloud_endpoint: Option<String>,
+    /// Legacy: the cloud user name. Ignored, as --endpoint
+    #[arg(short = 'u', long = "username", value_name = "NAME")]
+    pub cloud_username: Option<String>,
+    /// Legacy: the cloud password. Ignored, as --endpoint (and visible to other local users in
+    /// the process list: do not pass it)
+    #[arg(short = 'p', long = "password", value_name = "PASSWORD")]
+    pub cloud_password: Option<String>,
+    /// Legacy: the cloud credential's certificate. Ignored, as --endpoint
+    #[arg(long, value_name = "FILE")]
+    pub pem_cert: Option<PathBuf>,
+    /// Legacy: the cloud credential's key. Ignored, as --endpoint
+    #[arg(long, value_name = "FILE")]
+    pub pem_key: Option<PathBuf>,
+    /// Legacy: the cloud's instance type (m1.small, ...). Ignored: give --cpu and --ram
+    #[arg(short = 't', long = "type", value_name = "TYPE")]
+    pub instance_type: Option<String>,
 }
 
 impl LegacyArgs {
@@ -149,6 +169,25 @@ impl LegacyArgs {
             verbosity.warn(
                 "--pdisk-endpoint is ignored: there is no persistent disk service; --persistent-disk takes a disk file",
             );
+        }
+        let cloud = [
+            (self.cloud_endpoint.is_some(), "--endpoint"),
+            (self.cloud_username.is_some(), "--username"),
+            (self.cloud_password.is_some(), "--password"),
+            (self.pem_cert.is_some(), "--pem-cert"),
+            (self.pem_key.is_some(), "--pem-key"),
+        ];
+        for (_, option) in cloud.iter().filter(|(given, _)| *given) {
+            verbosity.warn(format!(
+                "{option} is ignored: there is no cloud front end, the VM runs here under QEMU \
+                 (--print opennebula describes it for one)"
+            ));
+        }
+        if let Some(kind) = &self.instance_type {
+            verbosity.warn(format!(
+                "--type {} is ignored: give --cpu and --ram",
+                crate::site_args::clean(kind)
+            ));
         }
         if self.marketplace_endpoint_newimage.is_some() {
             verbosity.warn(

@@ -320,6 +320,13 @@ fn check(args: &CreateImage) -> Result<PathBuf, CliError> {
     for path in &args.persistent_disk {
         vm::require_file("--persistent-disk", path, "an existing disk image file")?;
     }
+    if args.no_shutdown && args.base.is_none() && args.from_dir.is_none() {
+        return Err(CliError::Usage(
+            "--no-shutdown keeps the customising guest of a base image or --from-dir running: \
+             a blank disk or an installer has none"
+                .into(),
+        ));
+    }
     if args.no_shutdown && args.method == "guestfs" {
         return Err(CliError::Usage(
             "--no-shutdown keeps the customising guest running: it needs --method boot".into(),
@@ -956,6 +963,7 @@ mod tests {
             &["--exclude", "/"],
             &["--exclude", "/a/../b"],
             &["--installer", "dpkg", "--package", "x"],
+            &["--no-shutdown"],
         ] {
             let mut argv = vec!["stratus-create-image", "--size", "1M", "-o", "x.img"];
             argv.extend_from_slice(bad);
