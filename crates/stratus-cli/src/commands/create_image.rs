@@ -617,32 +617,30 @@ fn package_lines(args: &CreateImage) -> String {
     let repos: Vec<String> = args.extra_os_repos.iter().map(|r| shell_quote(r)).collect();
     let repos = repos.join(" ");
     let mut s = format!("packages='{list}'\nrepos={}\n", shell_quote(&repos));
-    // Each installer: add the repositories, install. The repositories are
-    // quoted once more where they are written, so no URL runs as a command.
+    // Each installer: add the repositories, install. `repos` holds the
+    // URLs each single-quoted, and is itself quoted: `eval` splits it back
+    // into the URLs, as text, so no URL runs as a command.
     s.push_str(
-        r#"add_repos() {
+        r#"# add_repos KIND REPO...
+add_repos() {
     kind=$1
+    shift
     n=0
-    eval "set -- $repos"
     for repo in "$@"; do
         n=$((n + 1))
         case $kind in
         apt) echo "deb $repo ./" >> /etc/apt/sources.list.d/stratus-extra.list ;;
-        dnf | yum) printf '[stratus-extra-%s]
-name=stratus-extra-%s
-baseurl=%s
-enabled=1
-gpgcheck=1
-'             "$n" "$n" "$repo" > "/etc/yum.repos.d/stratus-extra-$n.repo" ;;
+        dnf | yum) printf '[stratus-extra-%s]\nname=stratus-extra-%s\nbaseurl=%s\nenabled=1\ngpgcheck=1\n' \
+            "$n" "$n" "$repo" > "/etc/yum.repos.d/stratus-extra-$n.repo" ;;
         zypper) zypper -n addrepo "$repo" "stratus-extra-$n" || return 1 ;;
         apk) echo "$repo" >> /etc/apk/repositories ;;
         esac
     done
 }
+# dpkg_install REPO...
 dpkg_install() {
     mkdir -p /var/lib/dpkg/info /tmp/stratus-packages
     [ -f /var/lib/dpkg/status ] || : > /var/lib/dpkg/status
-    eval "set -- $repos"
     for package in $packages; do
         found=
         for repo in "$@"; do
@@ -651,7 +649,7 @@ dpkg_install() {
             entry=$(awk -v p="$package" '/^Package:/ { on = ($2 == p) } on && /^(Filename|SHA256):/ { print $2 }' "$index")
             file=$(echo "$entry" | sed -n 1p)
             sum=$(echo "$entry" | sed -n 2p)
-            [ -n "$file" ] && [ -n "$sum" ] || continue
+            if [ -z "$file" ] || [ -z "$sum" ]; then continue; fi
             case $file in *..* | /*) say "bad file name in $repo/Packages: $file"; return 1 ;; esac
             deb=/tmp/stratus-packages/package.deb
             wget -q -O "$deb" "$repo/$file" || return 1
@@ -677,12 +675,12 @@ dpkg_install() {
         r#"if [ $status -eq 0 ]; then
     say "installing $packages${installer:+ with $installer}"
     case $installer in
-    apt) { add_repos apt && apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $packages; } || status=$? ;;
-    dnf) { add_repos dnf && dnf -y install $packages; } || status=$? ;;
-    yum) { add_repos yum && yum -y install $packages; } || status=$? ;;
-    zypper) { add_repos zypper && zypper -n install $packages; } || status=$? ;;
-    apk) { add_repos apk && apk update && apk add $packages; } || status=$? ;;
-    dpkg) dpkg_install || status=$? ;;
+    apt) { eval "add_repos apt $repos" && apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $packages; } || status=$? ;;
+    dnf) { eval "add_repos dnf $repos" && dnf -y install $packages; } || status=$? ;;
+    yum) { eval "add_repos yum $repos" && yum -y install $packages; } || status=$? ;;
+    zypper) { eval "add_repos zypper $repos" && zypper -n install $packages; } || status=$? ;;
+    apk) { eval "add_repos apk $repos" && apk update && apk add $packages; } || status=$? ;;
+    dpkg) eval "dpkg_install $repos" || status=$? ;;
     *) say 'no package manager found (apt, dnf, yum, zypper or apk; --installer dpkg with --extra-os-repos for others)'; status=127 ;;
     esac
 fi
@@ -950,6 +948,47 @@ mod tests {
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
             "http://10.0.2.2:8080/it's\nhttp://x/$(y)\n"
+        );
+    }
+
+    #[test]
+    fn the_customising_script_passes_shellcheck() {
+        let found = std::env::var_os("PATH").is_some_and(|path| {
+            std::env::split_paths(&path).any(|d| d.join("shellcheck").is_file())
+        });
+        if !found {
+            assert!(
+                std::env::var("STRATUS_CI").as_deref() != Ok("1"),
+                "shellcheck is missing (Debian: shellcheck); CI must install it"
+            );
+            eprintln!("skipped: shellcheck is not installed (Debian: shellcheck)");
+            return;
+        }
+        let args = CreateImage::parse_from([
+            "stratus-create-image",
+            "base.img",
+            "--package",
+            "a,b",
+            "--extra-os-repos",
+            "http://x/r",
+            "--exclude",
+            "/tmp/x",
+            "-o",
+            "new.img",
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("init.sh");
+        std::fs::write(&script, init_script(&args, true)).unwrap();
+        // SC2086: $packages is split into package names on purpose.
+        let out = Command::new("shellcheck")
+            .args(["--shell=sh", "--exclude=SC2086"])
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
         );
     }
 
