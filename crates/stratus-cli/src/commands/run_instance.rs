@@ -3,7 +3,8 @@
 //! OpenNebula.
 //!
 //! The image is obtained and checked before anything starts
-//! ([`crate::vm::obtain`]); the VM boots from a qcow2 overlay on it, so the
+//! ([`crate::vm::obtain`]; an image URL only with `--checksum`, or
+//! unchecked with `--unverified-image-url`, which a warning says); the VM boots from a qcow2 overlay on it, so the
 //! image is never written. The context CD carries `context.sh` (host name,
 //! the user's SSH key, the network, `--context` variables, every value
 //! single-quoted) and `init.sh` from `--init-script`. SSH and the image's
