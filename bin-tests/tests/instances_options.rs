@@ -687,6 +687,20 @@ fn image_urls_need_a_checksum_or_an_explicit_unverified_opt_in() {
     assert_code(&out, 2, "an image URL naming a backing file");
     assert!(stderr(&out).contains("backing file"), "{}", stderr(&out));
     assert!(!d.join("evil-copy.qcow2").exists());
+    // Nor when its format is forced.
+    let out = stratus_in(
+        d,
+        CREATE,
+        &[
+            web.url("/images/evil.qcow2"),
+            "--unverified-image-url".into(),
+            "--qcow-disk-format".into(),
+            "-o".into(),
+            s(&d.join("evil-copy.qcow2")),
+        ],
+    );
+    assert_code(&out, 2, "a forced qcow2 image URL naming a backing file");
+    assert!(!d.join("evil-copy.qcow2").exists());
 
     // The opt-ins are for image URLs only: an image with metadata is
     // verified against it.

@@ -225,10 +225,18 @@ fn fetched(image: Fetched, options: &Options<'_>) -> Result<LocalImage> {
         .as_ref()
         .and_then(|m| m.terms.format.clone())
         .filter(|f| !f.is_empty());
-    let format = match (from_metadata, options.force_qcow2) {
-        (_, true) => "qcow2".to_string(),
-        (Some(format), false) => format,
-        (None, false) => unsigned_format(&path, &image.provenance)?,
+    // Without metadata the header is checked even when the format is
+    // forced: a backing file must be refused whatever the format is said
+    // to be.
+    let detected = match &image.manifest {
+        None => Some(unsigned_format(&path, &image.provenance)?),
+        Some(_) => None,
+    };
+    let format = match (from_metadata, options.force_qcow2, detected) {
+        (_, true, _) => "qcow2".to_string(),
+        (Some(format), false, _) => format,
+        (None, false, Some(format)) => format,
+        (None, false, None) => qemu::detect_format(&path)?,
     };
     Ok(LocalImage {
         path,
