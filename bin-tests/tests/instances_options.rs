@@ -87,7 +87,16 @@ fn extra_disks_persist_or_stay_read_only_and_open_reaches_the_host() {
     original.resize(1 << 20, 0);
     std::fs::write(&readonly, &original).unwrap();
 
-    let boot = |write: bool, network: &str| {
+    // The read-only disk described by a metadata document, as the legacy
+    // option took a Marketplace image: checked before it is attached.
+    let readonly_xml = d.join("readonly.xml");
+    std::fs::write(
+        &readonly_xml,
+        build_ok(&["--location", "readonly.img", &s(&readonly)]),
+    )
+    .unwrap();
+
+    let boot = |write: bool, network: &str, readonly: &Path| {
         let script = d.join(format!("init-{write}.sh"));
         std::fs::write(&script, disk_script(write, &url)).unwrap();
         let mut args = vec![
@@ -95,7 +104,7 @@ fn extra_disks_persist_or_stay_read_only_and_open_reaches_the_host() {
             "--persistent-disk".into(),
             s(&persistent),
             "--readonly-disk".into(),
-            s(&readonly),
+            s(readonly),
             "--network".into(),
             network.into(),
             "--init-script".into(),
@@ -116,7 +125,7 @@ fn extra_disks_persist_or_stay_read_only_and_open_reaches_the_host() {
     };
 
     // --network open: the guest reaches the host's server.
-    let log = boot(true, "open");
+    let log = boot(true, "open", &readonly);
     has(&log, "disks: persistent=nvme1n1 readonly=nvme2n1");
     has(&log, "persistent write: done");
     has(&log, "readonly holds: readonly-original");
@@ -127,8 +136,9 @@ fn extra_disks_persist_or_stay_read_only_and_open_reaches_the_host() {
     assert!(written.starts_with(b"written-by-the-guest\n"));
     assert_eq!(std::fs::read(&readonly).unwrap(), original);
 
-    // Another instance (the default, restricted network) finds the data.
-    let log = boot(false, "restricted");
+    // Another instance (the default, restricted network) finds the data;
+    // its read-only disk is named by its metadata.
+    let log = boot(false, "restricted", &readonly_xml);
     has(&log, "persistent holds: written-by-the-guest");
     has(&log, "readonly write: refused");
     has(&log, "network: unreachable");
@@ -138,6 +148,17 @@ fn extra_disks_persist_or_stay_read_only_and_open_reaches_the_host() {
         "the restricted guest reached the host"
     );
     assert_eq!(std::fs::read(&readonly).unwrap(), original);
+
+    // A read-only disk that does not match its metadata starts nothing.
+    std::fs::write(&readonly, b"other bytes").unwrap();
+    let mut args = vec![s(&image), "--readonly-disk".into(), s(&readonly_xml)];
+    args.extend(vm_args(&guest()));
+    assert_code(
+        &stratus_in(&state, RUN, &args),
+        6,
+        "a corrupt read-only disk",
+    );
+    assert!(std::fs::read_dir(&state).map(|r| r.count()).unwrap_or(0) == 0);
 }
 
 /// A Debian package `name` (gzip members, which busybox's dpkg reads)

@@ -70,9 +70,11 @@ pub struct RunInstance {
     /// Attach this disk image too, read-write (its format detected)
     #[arg(long, value_name = "FILE")]
     pub persistent_disk: Vec<PathBuf>,
-    /// Attach this disk image too, read-only
-    #[arg(long, value_name = "FILE")]
-    pub readonly_disk: Vec<PathBuf>,
+    /// Attach this image too, read-only: a disk image file, or (as the legacy option) an image
+    /// named like IMAGE (Marketplace identifier, metadata file or URL), obtained and verified
+    /// the same way
+    #[arg(long, value_name = "IMAGE")]
+    pub readonly_disk: Vec<String>,
     /// Forward this guest TCP port too (repeatable), besides SSH and the image's inbound ports
     #[arg(long = "port", value_name = "PORT")]
     pub ports: Vec<u16>,
@@ -140,12 +142,17 @@ fn check(args: &RunInstance) -> Result<(), CliError> {
             return Err(vm::bad("--print", kind, "libvirt, opennebula or qemu"));
         }
     }
-    for path in args.persistent_disk.iter().chain(&args.readonly_disk) {
-        vm::require_file(
-            "--persistent-disk/--readonly-disk",
-            path,
-            "an existing disk image file",
-        )?;
+    for path in &args.persistent_disk {
+        vm::require_file("--persistent-disk", path, "an existing disk image file")?;
+    }
+    for image in &args.readonly_disk {
+        if stratus_core::site::obtain::classify(image).is_err() {
+            return Err(vm::bad(
+                "--readonly-disk",
+                &crate::common::escaped_name(Path::new(image)),
+                "a disk image file, a metadata file, a Marketplace identifier or a URL (no such file)",
+            ));
+        }
     }
     if let Some(script) = &args.init_script {
         vm::require_file("--init-script", script, "an existing file")?;
@@ -245,6 +252,7 @@ fn spec(
     dir: &Path,
     forwards: Vec<Forward>,
     id: u32,
+    readonly: &[LocalImage],
 ) -> Result<Spec, CliError> {
     let bus = args.vm.bus(image)?;
     let mut disks = vec![Disk {
@@ -253,17 +261,20 @@ fn spec(
         bus,
         readonly: false,
     }];
-    for (path, readonly) in args
-        .persistent_disk
-        .iter()
-        .map(|p| (p, false))
-        .chain(args.readonly_disk.iter().map(|p| (p, true)))
-    {
+    for path in &args.persistent_disk {
         disks.push(Disk {
             path: std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?,
             format: qemu::detect_format(path)?,
             bus,
-            readonly,
+            readonly: false,
+        });
+    }
+    for image in readonly {
+        disks.push(Disk {
+            path: std::fs::canonicalize(&image.path).map_err(|e| Error::io(&image.path, e))?,
+            format: image.format.clone(),
+            bus,
+            readonly: true,
         });
     }
     Ok(Spec {
@@ -282,6 +293,24 @@ fn spec(
         console_log: dir.join("console.log"),
         vnc: None,
     })
+}
+
+/// The `--readonly-disk` images: obtained and checked like the image
+/// (a plain disk file as it is), each in its own work directory.
+fn readonly_disks(args: &RunInstance, dir: &Path) -> Result<Vec<LocalImage>, CliError> {
+    args.readonly_disk
+        .iter()
+        .enumerate()
+        .map(|(index, argument)| {
+            vm::obtain(
+                argument,
+                &args.site,
+                &dir.join(format!("readonly-{index}")),
+                false,
+                args.verbosity,
+            )
+        })
+        .collect()
 }
 
 fn absolute(path: Option<&Path>) -> Result<Option<PathBuf>, CliError> {
@@ -325,7 +354,8 @@ fn start(
             });
         }
     }
-    let spec = spec(args, &name, &image, dir, forwards.clone(), id)?;
+    let readonly = readonly_disks(args, dir)?;
+    let spec = spec(args, &name, &image, dir, forwards.clone(), id, &readonly)?;
     let overlay = dir.join("disk.qcow2");
     let mut prepare = || {
         let _ = std::fs::remove_file(&overlay);
@@ -452,7 +482,8 @@ fn print(args: &RunInstance, argument: &str, kind: &str) -> Result<i32, CliError
     if !args.no_context {
         context.write_iso(&dir.join("context.iso"))?;
     }
-    let mut spec = spec(args, &name, &image, &dir, Vec::new(), 1)?;
+    let readonly = readonly_disks(args, &dir)?;
+    let mut spec = spec(args, &name, &image, &dir, Vec::new(), 1, &readonly)?;
     let overlay = dir.join("disk.qcow2");
     let _ = std::fs::remove_file(&overlay);
     qemu::create_overlay(&image.path, &image.format, &overlay)?;
