@@ -16,10 +16,10 @@ mod vmkit;
 
 use common::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use vmkit::{guest, have, have_boot_tools, wait_for_console, APPEND};
+use vmkit::{guest, have, have_boot_tools, s, stratus_in, tiny_image, vm_args, wait_for_console};
 
 const CREATE: &str = "stratus-create-image";
 const RUN: &str = "stratus-run-instance";
@@ -28,62 +28,6 @@ const KILL: &str = "stratus-kill-instance";
 
 /// One boot at a time.
 static BOOTS: Mutex<()> = Mutex::new(());
-
-fn s(path: &Path) -> String {
-    path.to_str().expect("test paths are UTF-8").to_string()
-}
-
-/// Run a stratus binary with the state directory `state`.
-fn stratus_in(state: &Path, name: &str, args: &[String]) -> Output {
-    let mut c = command(name);
-    c.env("STRATUS_STATE_DIR", state).args(args);
-    run_with_input(c, b"")
-}
-
-/// The VM options of every boot of the test guest.
-fn vm_args(guest: &Path) -> Vec<String> {
-    [
-        "--accel",
-        "tcg",
-        "--ram",
-        "256",
-        "--vm-disks-bus",
-        "nvme",
-        "--kernel",
-        &s(&guest.join("vmlinuz")),
-        "--append",
-        APPEND,
-    ]
-    .map(String::from)
-    .to_vec()
-}
-
-/// Make the prepared tiny image `name` in `dir` from the guest's tree, its
-/// draft document beside it (`<name>.xml`, the image as its location).
-fn tiny_image(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let image = dir.join(name);
-    let out = stratus_in(
-        dir,
-        CREATE,
-        &[
-            "--from-dir".into(),
-            s(&guest().join("rootfs")),
-            "--prepare".into(),
-            "-o".into(),
-            s(&image),
-            "--title".into(),
-            "Tiny".into(),
-            "--os".into(),
-            "busybox".into(),
-            "--location".into(),
-            name.into(),
-        ],
-    );
-    assert_ok(&out, "create-image --from-dir --prepare");
-    let xml = dir.join(format!("{name}.xml"));
-    std::fs::write(&xml, &out.stdout).unwrap();
-    (image, xml)
-}
 
 fn sha256(path: &Path) -> String {
     coreutils_digest("sha256sum", path)

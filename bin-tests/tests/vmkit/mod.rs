@@ -1,12 +1,13 @@
 //! What the tests that boot the tiny guest share: the tools they need
 //! (skipped with a reason when missing, failed under `STRATUS_CI=1`), the
 //! guest of `guest/build.sh`, its kernel command line, and the wait for a
-//! line on its serial console. Test files using it declare `mod vmkit;`.
+//! line on its serial console, the prepared tiny image and the VM options
+//! every boot of it takes. Test files using it declare `mod vmkit;`.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -73,4 +74,65 @@ pub fn wait_for_console(path: &Path, line: &str) -> String {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// A test path as an argument.
+pub fn s(path: &Path) -> String {
+    path.to_str().expect("test paths are UTF-8").to_string()
+}
+
+/// Run the stratus binary `name` with the state directory `state`.
+pub fn stratus_in(state: &Path, name: &str, args: &[String]) -> Output {
+    let mut c = stratus_bin_tests::command(name);
+    c.env("STRATUS_STATE_DIR", state).args(args);
+    stratus_bin_tests::run_with_input(c, b"")
+}
+
+/// The VM options of every boot of the test guest.
+pub fn vm_args(guest: &Path) -> Vec<String> {
+    [
+        "--accel",
+        "tcg",
+        "--ram",
+        "256",
+        "--vm-disks-bus",
+        "nvme",
+        "--kernel",
+        &s(&guest.join("vmlinuz")),
+        "--append",
+        APPEND,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Make the prepared tiny image `name` in `dir` from the guest's tree, its
+/// draft document beside it (`<name>.xml`, the image as its location).
+pub fn tiny_image(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let image = dir.join(name);
+    let out = stratus_in(
+        dir,
+        "stratus-create-image",
+        &[
+            "--from-dir".into(),
+            s(&guest().join("rootfs")),
+            "--prepare".into(),
+            "-o".into(),
+            s(&image),
+            "--title".into(),
+            "Tiny".into(),
+            "--os".into(),
+            "busybox".into(),
+            "--location".into(),
+            name.into(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "create-image --from-dir --prepare failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let xml = dir.join(format!("{name}.xml"));
+    std::fs::write(&xml, &out.stdout).unwrap();
+    (image, xml)
 }

@@ -13,7 +13,7 @@ use stratus_core::config::UserConfig;
 use stratus_core::site::download::Event;
 use stratus_core::site::instance::{self, Accel, DiskBus, Network, Spec};
 use stratus_core::site::obtain::{self, LocalImage};
-use stratus_core::site::remote::SiteRemote;
+use stratus_core::site::remote::{parse_checksum, ImageUrls, SiteRemote};
 use stratus_core::site::{Cache, Resolution, Site};
 use stratus_core::Error;
 
@@ -116,6 +116,84 @@ impl VmArgs {
             }
         }
         Ok(())
+    }
+}
+
+/// The legacy options of both commands that have no meaning for a local
+/// QEMU tool: accepted, so that legacy command lines still run, and
+/// explained on stderr when given.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LegacyArgs {
+    /// Legacy: skip the image availability check. Ignored: the image is always verified
+    /// against its metadata before anything starts
+    #[arg(long)]
+    pub no_check_image_url: bool,
+    /// Legacy: the persistent disk service. Ignored: --persistent-disk takes a local disk file
+    #[arg(long, value_name = "URL")]
+    pub pdisk_endpoint: Option<String>,
+    /// Legacy: the Marketplace of the new image. Ignored: the new image's draft goes to stdout,
+    /// for stratus-sign-metadata | stratus-upload-metadata
+    #[arg(long, value_name = "URL")]
+    pub marketplace_endpoint_newimage: Option<String>,
+    /// Legacy: the cloud front end. Ignored: the instance runs here under QEMU (--print
+    /// opennebula describes it for a cloud)
+    #[arg(long = "endpoint", value_name = "URL")]
+    pub cloud_endpoint: Option<String>,
+    /// Legacy: the cloud user name. Ignored, as --endpoint
+    #[arg(short = 'u', long = "username", value_name = "NAME")]
+    pub cloud_username: Option<String>,
+    /// Legacy: the cloud password. Ignored, as --endpoint (and visible to other local users in
+    /// the process list: do not pass it)
+    #[arg(short = 'p', long = "password", value_name = "PASSWORD")]
+    pub cloud_password: Option<String>,
+    /// Legacy: the cloud credential's certificate. Ignored, as --endpoint
+    #[arg(long, value_name = "FILE")]
+    pub pem_cert: Option<PathBuf>,
+    /// Legacy: the cloud credential's key. Ignored, as --endpoint
+    #[arg(long, value_name = "FILE")]
+    pub pem_key: Option<PathBuf>,
+    /// Legacy: the cloud's instance type (m1.small, ...). Ignored: give --cpu and --ram
+    #[arg(short = 't', long = "type", value_name = "TYPE")]
+    pub instance_type: Option<String>,
+}
+
+impl LegacyArgs {
+    /// Warn about each legacy option given, saying why it has no effect.
+    pub fn explain(&self, verbosity: Verbosity) {
+        if self.no_check_image_url {
+            verbosity.warn(
+                "--no-check-image-url is ignored: the image is always verified against its metadata",
+            );
+        }
+        if self.pdisk_endpoint.is_some() {
+            verbosity.warn(
+                "--pdisk-endpoint is ignored: there is no persistent disk service; --persistent-disk takes a disk file",
+            );
+        }
+        let cloud = [
+            (self.cloud_endpoint.is_some(), "--endpoint"),
+            (self.cloud_username.is_some(), "--username"),
+            (self.cloud_password.is_some(), "--password"),
+            (self.pem_cert.is_some(), "--pem-cert"),
+            (self.pem_key.is_some(), "--pem-key"),
+        ];
+        for (_, option) in cloud.iter().filter(|(given, _)| *given) {
+            verbosity.warn(format!(
+                "{option} is ignored: there is no cloud front end, the VM runs here under QEMU \
+                 (--print opennebula describes it for one)"
+            ));
+        }
+        if let Some(kind) = &self.instance_type {
+            verbosity.warn(format!(
+                "--type {} is ignored: give --cpu and --ram",
+                crate::site_args::clean(kind)
+            ));
+        }
+        if self.marketplace_endpoint_newimage.is_some() {
+            verbosity.warn(
+                "--marketplace-endpoint-newimage is ignored: pipe the draft on stdout to stratus-sign-metadata | stratus-upload-metadata",
+            );
+        }
     }
 }
 
@@ -259,6 +337,48 @@ pub struct SiteArgs {
     /// from it, verified again [default: a private copy for this run]
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
+    /// Accept an image URL (which has no signed metadata) if the image has this checksum:
+    /// sha256:HEX or sha512:HEX (repeatable: all must match)
+    #[arg(long = "checksum", value_name = "ALGO:HEX")]
+    pub checksums: Vec<String>,
+    /// Accept an image URL without any check of what it serves (a warning says so): anyone who
+    /// can change what the URL serves chooses what boots
+    #[arg(long, conflicts_with = "checksums")]
+    pub unverified_image_url: bool,
+}
+
+impl SiteArgs {
+    /// What may be done with an image URL; `url_input` says whether the
+    /// image argument is one (the options only apply to image URLs).
+    fn image_urls(&self, url_input: bool, verbosity: Verbosity) -> Result<ImageUrls, CliError> {
+        if !url_input {
+            if let Some(option) = (!self.checksums.is_empty()).then_some("--checksum").or(self
+                .unverified_image_url
+                .then_some("--unverified-image-url"))
+            {
+                return Err(CliError::Usage(format!(
+                    "{option} applies to an image URL only: an identifier, a metadata URL or \
+                     file is verified against its metadata, a local file is the user's own"
+                )));
+            }
+            return Ok(ImageUrls::Refused);
+        }
+        if self.unverified_image_url {
+            verbosity.warn(
+                "--unverified-image-url: the image is NOT verified; whoever controls what its URL \
+                 serves (or the network, over http) chooses what boots",
+            );
+            return Ok(ImageUrls::Unverified);
+        }
+        if self.checksums.is_empty() {
+            return Ok(ImageUrls::Refused);
+        }
+        let mut digests = Vec::new();
+        for text in &self.checksums {
+            digests.push(parse_checksum(text).map_err(Error::from)?);
+        }
+        Ok(ImageUrls::Pinned(digests))
+    }
 }
 
 /// Obtain the base image `argument` names (see
@@ -273,6 +393,8 @@ pub fn obtain(
     verbosity: Verbosity,
 ) -> Result<LocalImage, CliError> {
     let input = obtain::classify(argument)?;
+    let image_urls =
+        site_args.image_urls(matches!(input, obtain::ImageInput::ImageUrl(_)), verbosity)?;
     let (policy, trust, allow) = site_args.policy.load(false, &verbosity)?;
     // The Marketplace client only when the input may need it: a local
     // image file needs no endpoint.
@@ -320,6 +442,7 @@ pub fn obtain(
         work_dir: work_dir.join("download"),
         on_resolution: &on_resolution,
         on_event: &on_event,
+        image_urls: image_urls.clone(),
     });
     let options = obtain::Options {
         trust,

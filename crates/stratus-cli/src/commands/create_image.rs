@@ -20,13 +20,13 @@
 
 use crate::common::{CliError, Verbosity};
 use crate::site_args::SITE_EXIT_CODES_HELP as EXIT_CODES_HELP;
-use crate::vm::{self, DraftArgs, SiteArgs, VmArgs};
+use crate::vm::{self, DraftArgs, LegacyArgs, SiteArgs, VmArgs};
 use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use stratus_core::image::qemu;
-use stratus_core::site::context::Context;
-use stratus_core::site::instance::{self, Accel, Disk, Network, Spec};
+use stratus_core::site::context::{shell_quote, Context};
+use stratus_core::site::instance::{self, Accel, Disk, Forward, Network, Spec};
 use stratus_core::site::kit;
 use stratus_core::site::obtain::LocalImage;
 use stratus_core::Error;
@@ -39,8 +39,9 @@ const STATUS_LINE: &str = "stratus-create-image: status ";
 ///
 /// From scratch (`--size`, `--from-dir`, `--install-iso`) or from BASE: a
 /// local image file, a local metadata file (the image it describes,
-/// checked against its checksums), a Marketplace identifier or an image
-/// URL (resolved, policy-checked and downloaded by the site code).
+/// checked against its checksums), a Marketplace identifier (resolved,
+/// policy-checked and downloaded by the site code), or an image URL (only
+/// with --checksum, or --unverified-image-url).
 #[derive(Debug, Parser)]
 #[command(
     name = "stratus-create-image",
@@ -101,6 +102,46 @@ pub struct CreateImage {
         value_delimiter = ','
     )]
     pub packages: Vec<String>,
+    /// The package manager that installs --package: apt, dnf, yum, zypper, apk, or dpkg (busybox
+    /// or dpkg alone: each package is fetched from the --extra-os-repos flat repositories,
+    /// checked against their Packages index, installed with dpkg -i) [default: the first the
+    /// image has of apt, dnf, yum, zypper, apk]
+    #[arg(long, value_name = "NAME")]
+    pub installer: Option<String>,
+    /// Package repositories to add before installing --package (repeatable, or comma-separated):
+    /// apt: `deb URL ./` (a flat repository, signed by a key the image trusts); dnf and yum: a
+    /// .repo file with gpgcheck on; zypper: zypper addrepo; apk: /etc/apk/repositories; dpkg: where
+    /// the packages are fetched from
+    #[arg(long = "extra-os-repos", value_name = "URL", value_delimiter = ',')]
+    pub extra_os_repos: Vec<String>,
+    /// Remove this path (absolute, inside the image) from the new image before it is written
+    /// (repeatable, or comma-separated)
+    #[arg(long, value_name = "PATH", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Leave the customising guest running when its scripts are done: the new image is written
+    /// when the guest powers off by itself (within --vm-start-timeout)
+    #[arg(long)]
+    pub no_shutdown: bool,
+    /// Legacy (the image was uploaded to an appliance repository): accepted; create-image never
+    /// uploads, the image is --output
+    #[arg(long)]
+    pub no_upload: bool,
+    /// Attach this disk image too, read-write, to the customising (or installing) guest
+    #[arg(long, value_name = "FILE")]
+    pub persistent_disk: Vec<PathBuf>,
+    /// Legacy name of the new image in the appliance repository: accepted, no effect (the image is
+    /// --output; --tag names it in the Marketplace)
+    #[arg(short = 'n', long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Legacy version of --name: accepted, no effect (--image-version is slterms:version)
+    #[arg(long, value_name = "VERSION")]
+    pub name_version: Option<String>,
+    /// Legacy appliance repository group: accepted, no effect
+    #[arg(long, value_name = "GROUP")]
+    pub image_group: Option<String>,
+    /// Legacy ping wait: accepted, no effect (the host follows the guest's console, not pings)
+    #[arg(long, value_name = "SECONDS")]
+    pub vm_ping_timeout: Option<u64>,
     /// How scripts, packages and the kit go into an existing image: boot (under QEMU, with a
     /// context CD: the image must run the context script), guestfs (virt-customize), or auto
     /// (boot, except --prepare of an image from BASE, which uses guestfs)
@@ -116,6 +157,9 @@ pub struct CreateImage {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub vm: VmArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub legacy: LegacyArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub draft: DraftArgs,
@@ -137,6 +181,7 @@ enum Method {
 /// Run `stratus-create-image`.
 pub fn run(args: CreateImage) -> Result<i32, CliError> {
     let output = check(&args)?;
+    explain_legacy(&args);
     let format = args.format.clone().unwrap_or_else(|| {
         if args.from_dir.is_some() {
             "raw"
@@ -156,7 +201,12 @@ pub fn run(args: CreateImage) -> Result<i32, CliError> {
     let disk = work.path().join(format!("new.{format}"));
     let (base, prepared) = make_disk(&args, &format, &disk, work.path())?;
     let needs_prepare = args.prepare && !prepared;
-    if !args.scripts.is_empty() || !args.packages.is_empty() || needs_prepare {
+    let customise = !args.scripts.is_empty()
+        || !args.packages.is_empty()
+        || !args.exclude.is_empty()
+        || args.no_shutdown
+        || needs_prepare;
+    if customise {
         let method = method(&args, base.is_some(), needs_prepare)?;
         match method {
             Method::Boot => customise_by_boot(&args, &disk, &format, needs_prepare, work.path())?,
@@ -226,6 +276,62 @@ fn check(args: &CreateImage) -> Result<PathBuf, CliError> {
             return Err(vm::bad("--package", package, "a package name"));
         }
     }
+    if let Some(installer) = &args.installer {
+        if !INSTALLERS.contains(&installer.as_str()) {
+            return Err(vm::bad(
+                "--installer",
+                installer,
+                "apt, dnf, yum, zypper, apk or dpkg",
+            ));
+        }
+        if installer == "dpkg" && args.extra_os_repos.is_empty() && !args.packages.is_empty() {
+            return Err(CliError::Usage(
+                "--installer dpkg fetches the packages from --extra-os-repos: give at least one"
+                    .into(),
+            ));
+        }
+    }
+    for repo in &args.extra_os_repos {
+        let lower = repo.to_ascii_lowercase();
+        let scheme = ["http://", "https://", "ftp://", "file:///"]
+            .iter()
+            .any(|s| lower.starts_with(s));
+        if !scheme || repo.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(vm::bad(
+                "--extra-os-repos",
+                repo,
+                "http://, https://, ftp:// or file:/// URLs without spaces",
+            ));
+        }
+    }
+    for path in &args.exclude {
+        let ok = path.starts_with('/')
+            && !path.trim_matches('/').is_empty()
+            && !path.split('/').any(|part| part == "..")
+            && !path.chars().any(char::is_control);
+        if !ok {
+            return Err(vm::bad(
+                "--exclude",
+                path,
+                "an absolute path inside the image (not / itself, no ..)",
+            ));
+        }
+    }
+    for path in &args.persistent_disk {
+        vm::require_file("--persistent-disk", path, "an existing disk image file")?;
+    }
+    if args.no_shutdown && args.base.is_none() && args.from_dir.is_none() {
+        return Err(CliError::Usage(
+            "--no-shutdown keeps the customising guest of a base image or --from-dir running: \
+             a blank disk or an installer has none"
+                .into(),
+        ));
+    }
+    if args.no_shutdown && args.method == "guestfs" {
+        return Err(CliError::Usage(
+            "--no-shutdown keeps the customising guest running: it needs --method boot".into(),
+        ));
+    }
     if let Some(dir) = &args.from_dir {
         vm::require_dir("--from-dir", dir)?;
     }
@@ -246,11 +352,50 @@ fn check(args: &CreateImage) -> Result<PathBuf, CliError> {
     Ok(output)
 }
 
+/// The package managers `--installer` names.
+const INSTALLERS: [&str; 6] = ["apt", "dnf", "yum", "zypper", "apk", "dpkg"];
+
+/// Say which legacy options were given that have no effect here, and why.
+fn explain_legacy(args: &CreateImage) {
+    args.legacy.explain(args.verbosity);
+    let v = args.verbosity;
+    if args.no_upload {
+        v.info("--no-upload: create-image never uploads the image; it is written to --output");
+    }
+    for (given, option, why) in [
+        (
+            args.name.is_some(),
+            "--name",
+            "the image is --output; --tag names it in the Marketplace",
+        ),
+        (
+            args.name_version.is_some(),
+            "--name-version",
+            "--image-version is the image's slterms:version",
+        ),
+        (
+            args.image_group.is_some(),
+            "--image-group",
+            "there is no appliance repository",
+        ),
+        (
+            args.vm_ping_timeout.is_some(),
+            "--vm-ping-timeout",
+            "the guest is followed on its console; --vm-start-timeout bounds it",
+        ),
+    ] {
+        if given {
+            v.warn(format!("{option} is ignored: {why}"));
+        }
+    }
+}
+
 /// The customisation method the options and the image call for.
 fn method(args: &CreateImage, from_base: bool, needs_prepare: bool) -> Result<Method, CliError> {
     Ok(match args.method.as_str() {
         "boot" => Method::Boot,
         "guestfs" => Method::Guestfs,
+        _ if args.no_shutdown => Method::Boot,
         _ if from_base && needs_prepare => Method::Guestfs,
         _ => Method::Boot,
     })
@@ -348,16 +493,26 @@ fn from_dir(
 /// The VM that runs on the new disk: the options' CPU, memory, kernel and
 /// bus, the console in `console`.
 fn spec(args: &CreateImage, disk: &Path, format: &str, console: &Path) -> Result<Spec, CliError> {
+    let bus = args.vm.bus_or_default()?;
+    let mut disks = vec![Disk {
+        path: disk.to_path_buf(),
+        format: format.into(),
+        bus,
+        readonly: false,
+    }];
+    for path in &args.persistent_disk {
+        disks.push(Disk {
+            path: std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?,
+            format: qemu::detect_format(path)?,
+            bus,
+            readonly: false,
+        });
+    }
     Ok(Spec {
         name: "stratus-create-image".into(),
         cpus: args.vm.cpu,
         ram_mib: args.vm.ram,
-        disks: vec![Disk {
-            path: disk.to_path_buf(),
-            format: format.into(),
-            bus: args.vm.bus_or_default()?,
-            readonly: false,
-        }],
+        disks,
         cdrom: None,
         boot_cdrom: false,
         network: Network::Restricted,
@@ -408,7 +563,8 @@ fn console_path(args: &CreateImage, work: &Path) -> PathBuf {
 }
 
 /// The `init.sh` of the customising boot: the scripts, the packages, the
-/// kit, the publishing clean-up, the status line, power off.
+/// kit, the exclusions, the publishing clean-up, the status line, power
+/// off (unless `--no-shutdown`).
 fn init_script(args: &CreateImage, prepare: bool) -> String {
     let mut s = String::from(
         "#!/bin/sh\n# Written by stratus-create-image: customise this image, then power off.\n\
@@ -421,21 +577,11 @@ fn init_script(args: &CreateImage, prepare: bool) -> String {
             .unwrap_or_default();
         s.push_str(&format!(
             "if [ $status -eq 0 ]; then say {}; sh ./scripts/{index:02}.sh || status=$?; fi\n",
-            stratus_core::site::context::shell_quote(&format!("running {name}"))
+            shell_quote(&format!("running {name}"))
         ));
     }
     if !args.packages.is_empty() {
-        let list = args.packages.join(" ");
-        s.push_str(&format!(
-            "if [ $status -eq 0 ]; then\n  say 'installing {list}'\n  \
-             if command -v apt-get > /dev/null 2>&1; then\n    \
-             {{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y {list}; }} || status=$?\n  \
-             elif command -v dnf > /dev/null 2>&1; then dnf -y install {list} || status=$?\n  \
-             elif command -v yum > /dev/null 2>&1; then yum -y install {list} || status=$?\n  \
-             elif command -v apk > /dev/null 2>&1; then apk add {list} || status=$?\n  \
-             elif command -v zypper > /dev/null 2>&1; then zypper -n install {list} || status=$?\n  \
-             else say 'no package manager found'; status=127; fi\nfi\n"
-        ));
+        s.push_str(&package_lines(args));
     }
     if prepare {
         s.push_str("if [ $status -eq 0 ]; then sh ./kit/install.sh / || status=$?; fi\n");
@@ -447,9 +593,99 @@ fn init_script(args: &CreateImage, prepare: bool) -> String {
              rm -f /var/lib/stratus/firstboot.done /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub /etc/dropbear/dropbear_*_host_key\nfi\n",
         );
     }
+    for path in &args.exclude {
+        s.push_str(&format!(
+            "if [ $status -eq 0 ]; then rm -rf -- {} || status=$?; fi\n",
+            shell_quote(path)
+        ));
+    }
     s.push_str(&format!(
-        "sync\nsay \"status $status\"\n# {STATUS_LINE}is what the host waits for.\npoweroff\n"
+        "sync\nsay \"status $status\"\n# {STATUS_LINE}is what the host waits for.\n"
     ));
+    if args.no_shutdown {
+        s.push_str("say 'left running (--no-shutdown): power the guest off to write the image'\n");
+    } else {
+        s.push_str("poweroff\n");
+    }
+    s
+}
+
+/// The lines of `init.sh` that add the extra repositories and install the
+/// packages with the installer asked for, else the first the image has.
+fn package_lines(args: &CreateImage) -> String {
+    let list = args.packages.join(" ");
+    let repos: Vec<String> = args.extra_os_repos.iter().map(|r| shell_quote(r)).collect();
+    let repos = repos.join(" ");
+    let mut s = format!("packages='{list}'\nrepos={}\n", shell_quote(&repos));
+    // Each installer: add the repositories, install. `repos` holds the
+    // URLs each single-quoted, and is itself quoted: `eval` splits it back
+    // into the URLs, as text, so no URL runs as a command.
+    s.push_str(
+        r#"# add_repos KIND REPO...
+add_repos() {
+    kind=$1
+    shift
+    n=0
+    for repo in "$@"; do
+        n=$((n + 1))
+        case $kind in
+        apt) echo "deb $repo ./" >> /etc/apt/sources.list.d/stratus-extra.list ;;
+        dnf | yum) printf '[stratus-extra-%s]\nname=stratus-extra-%s\nbaseurl=%s\nenabled=1\ngpgcheck=1\n' \
+            "$n" "$n" "$repo" > "/etc/yum.repos.d/stratus-extra-$n.repo" ;;
+        zypper) zypper -n addrepo "$repo" "stratus-extra-$n" || return 1 ;;
+        apk) echo "$repo" >> /etc/apk/repositories ;;
+        esac
+    done
+}
+# dpkg_install REPO...
+dpkg_install() {
+    mkdir -p /var/lib/dpkg/info /tmp/stratus-packages
+    [ -f /var/lib/dpkg/status ] || : > /var/lib/dpkg/status
+    for package in $packages; do
+        found=
+        for repo in "$@"; do
+            index=/tmp/stratus-packages/Packages
+            wget -q -O "$index" "$repo/Packages" 2> /dev/null || continue
+            entry=$(awk -v p="$package" '/^Package:/ { on = ($2 == p) } on && /^(Filename|SHA256):/ { print $2 }' "$index")
+            file=$(echo "$entry" | sed -n 1p)
+            sum=$(echo "$entry" | sed -n 2p)
+            if [ -z "$file" ] || [ -z "$sum" ]; then continue; fi
+            case $file in *..* | /*) say "bad file name in $repo/Packages: $file"; return 1 ;; esac
+            deb=/tmp/stratus-packages/package.deb
+            wget -q -O "$deb" "$repo/$file" || return 1
+            echo "$sum  $deb" | sha256sum -c - > /dev/null || { say "$repo/$file: not the SHA-256 of its index"; return 1; }
+            dpkg -i "$deb" || return 1
+            found=yes
+            break
+        done
+        [ -n "$found" ] || { say "package $package is in no repository"; return 1; }
+    done
+    rm -rf /tmp/stratus-packages
+}
+"#,
+    );
+    let installer = match &args.installer {
+        Some(name) => format!("installer={name}\n"),
+        None => "installer=\nfor candidate in apt-get:apt dnf:dnf yum:yum zypper:zypper apk:apk; do\n    \
+                 if command -v \"${candidate%%:*}\" > /dev/null 2>&1; then installer=${candidate#*:}; break; fi\ndone\n"
+            .into(),
+    };
+    s.push_str(&installer);
+    s.push_str(
+        r#"if [ $status -eq 0 ]; then
+    say "installing $packages${installer:+ with $installer}"
+    case $installer in
+    apt) { eval "add_repos apt $repos" && apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $packages; } || status=$? ;;
+    dnf) { eval "add_repos dnf $repos" && dnf -y install $packages; } || status=$? ;;
+    yum) { eval "add_repos yum $repos" && yum -y install $packages; } || status=$? ;;
+    zypper) { eval "add_repos zypper $repos" && zypper -n install $packages; } || status=$? ;;
+    apk) { eval "add_repos apk $repos" && apk update && apk add $packages; } || status=$? ;;
+    dpkg) eval "dpkg_install $repos" || status=$? ;;
+    *) say 'no package manager found (apt, dnf, yum, zypper or apk; --installer dpkg with --extra-os-repos for others)'; status=127 ;;
+    esac
+fi
+"#,
+    );
     s
 }
 
@@ -462,6 +698,18 @@ fn customise_by_boot(
     work: &Path,
 ) -> Result<(), CliError> {
     let mut context = Context::new();
+    // The network as run-instance describes it, so that packages can be
+    // fetched (the context script configures eth0 from these).
+    for (name, value) in [
+        ("ETH0_IP", instance::GUEST_IP),
+        ("ETH0_MASK", instance::GUEST_MASK),
+        ("ETH0_GATEWAY", instance::GUEST_GATEWAY),
+        ("ETH0_DNS", instance::GUEST_DNS),
+    ] {
+        context
+            .set(name, value)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+    }
     for (index, script) in args.scripts.iter().enumerate() {
         let bytes = std::fs::read(script).map_err(|e| Error::io(script, e))?;
         context.add_file(&format!("scripts/{index:02}.sh"), bytes, true)?;
@@ -482,8 +730,16 @@ fn customise_by_boot(
     let _ = std::fs::remove_file(&console);
     let mut spec = spec(args, disk, format, &console)?;
     spec.cdrom = Some(iso);
-    if !args.packages.is_empty() {
-        spec.network = Network::Open;
+    spec.network = if args.packages.is_empty() {
+        args.vm.network()?
+    } else {
+        Network::Open
+    };
+    if args.no_shutdown && spec.network != Network::None {
+        spec.forwards.push(Forward {
+            host: instance::free_port()?,
+            guest: 22,
+        });
     }
     let accel = args.vm.accel()?;
     let (pid, used) = vm::boot(&spec, accel, work, &mut || Ok(()), args.verbosity)?;
@@ -492,6 +748,17 @@ fn customise_by_boot(
         used.name(),
         console.display()
     ));
+    if args.no_shutdown {
+        args.verbosity.info(format!(
+            "--no-shutdown: the guest keeps running after its scripts; the image is written when \
+             it powers off (console: {}{})",
+            console.display(),
+            spec.forwards
+                .first()
+                .map(|f| format!(", ssh -p {} root@127.0.0.1", f.host))
+                .unwrap_or_default()
+        ));
+    }
     vm::wait_for_power_off(pid, work, args.vm_start_timeout, "the customising guest")?;
     let log = std::fs::read_to_string(&console).unwrap_or_default();
     let status = log.lines().rev().find_map(|line| {
@@ -642,6 +909,10 @@ mod tests {
             script.as_os_str(),
             "--package".as_ref(),
             "dropbear,curl".as_ref(),
+            "--extra-os-repos".as_ref(),
+            "http://10.0.2.2:8080/it's,http://x/$(y)".as_ref(),
+            "--exclude".as_ref(),
+            "/root/.ash_history".as_ref(),
             "-o".as_ref(),
             "new.img".as_ref(),
         ]);
@@ -656,9 +927,87 @@ mod tests {
                 .unwrap();
             assert!(checked.success(), "{text}");
             assert!(text.contains("say 'running it'\\''s $(x).sh'"), "{text}");
-            assert!(text.contains("apt-get install -y dropbear curl"), "{text}");
+            assert!(text.contains("packages='dropbear curl'"), "{text}");
+            assert!(text.contains("apt-get install -y $packages"), "{text}");
             assert_eq!(text.contains("./kit/install.sh /"), prepare);
             assert!(text.trim_end().ends_with("poweroff"));
+            assert!(text.contains("rm -rf -- '/root/.ash_history'"), "{text}");
+        }
+        // The repositories reach the guest as text: the script, run with
+        // a shell whose `set -- ` list is printed, lists them unchanged.
+        let text = package_lines(&args);
+        let start = text.find("repos=").unwrap();
+        let line = &text[start..text[start..].find('\n').unwrap() + start];
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "{line}\neval \"set -- $repos\"; printf '%s\\n' \"$@\""
+            ))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "http://10.0.2.2:8080/it's\nhttp://x/$(y)\n"
+        );
+    }
+
+    #[test]
+    fn the_customising_script_passes_shellcheck() {
+        let found = std::env::var_os("PATH").is_some_and(|path| {
+            std::env::split_paths(&path).any(|d| d.join("shellcheck").is_file())
+        });
+        if !found {
+            assert!(
+                std::env::var("STRATUS_CI").as_deref() != Ok("1"),
+                "shellcheck is missing (Debian: shellcheck); CI must install it"
+            );
+            eprintln!("skipped: shellcheck is not installed (Debian: shellcheck)");
+            return;
+        }
+        let args = CreateImage::parse_from([
+            "stratus-create-image",
+            "base.img",
+            "--package",
+            "a,b",
+            "--extra-os-repos",
+            "http://x/r",
+            "--exclude",
+            "/tmp/x",
+            "-o",
+            "new.img",
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("init.sh");
+        std::fs::write(&script, init_script(&args, true)).unwrap();
+        // SC2086: $packages is split into package names on purpose.
+        let out = Command::new("shellcheck")
+            .args(["--shell=sh", "--exclude=SC2086"])
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+
+    #[test]
+    fn bad_installers_repositories_and_exclusions_are_refused() {
+        for bad in [
+            &["--installer", "pip"][..],
+            &["--extra-os-repos", "javascript:x"],
+            &["--extra-os-repos", "http://a b"],
+            &["--exclude", "relative"],
+            &["--exclude", "/"],
+            &["--exclude", "/a/../b"],
+            &["--installer", "dpkg", "--package", "x"],
+            &["--no-shutdown"],
+        ] {
+            let mut argv = vec!["stratus-create-image", "--size", "1M", "-o", "x.img"];
+            argv.extend_from_slice(bad);
+            let args = CreateImage::parse_from(argv);
+            assert!(check(&args).is_err(), "{bad:?}");
         }
     }
 

@@ -3,7 +3,8 @@
 //! OpenNebula.
 //!
 //! The image is obtained and checked before anything starts
-//! ([`crate::vm::obtain`]); the VM boots from a qcow2 overlay on it, so the
+//! ([`crate::vm::obtain`]; an image URL only with `--checksum`, or
+//! unchecked with `--unverified-image-url`, which a warning says); the VM boots from a qcow2 overlay on it, so the
 //! image is never written. The context CD carries `context.sh` (host name,
 //! the user's SSH key, the network, `--context` variables, every value
 //! single-quoted) and `init.sh` from `--init-script`. SSH and the image's
@@ -13,7 +14,7 @@
 
 use crate::common::{CliError, Verbosity};
 use crate::site_args::SITE_EXIT_CODES_HELP as EXIT_CODES_HELP;
-use crate::vm::{self, DraftArgs, SiteArgs, VmArgs};
+use crate::vm::{self, DraftArgs, LegacyArgs, SiteArgs, VmArgs};
 use clap::Parser;
 use std::path::{Path, PathBuf};
 use stratus_core::image::qemu;
@@ -38,7 +39,10 @@ use stratus_core::{clock, Error};
     after_help = EXIT_CODES_HELP,
     after_long_help = format!("Examples:\n  \
         stratus-run-instance tiny.xml --key ~/.ssh/id_ed25519.pub --context ROLE=web\n  \
-        stratus-run-instance tiny.xml --print libvirt --print-dir vm > vm/domain.xml\n\n\
+        stratus-run-instance tiny.xml --print libvirt --print-dir vm > vm/domain.xml\n  \
+        stratus-run-instance https://example.org/tiny.img --checksum sha256:<its SHA-256>\n\n\
+        An image URL has no signed metadata: it is refused unless --checksum pins it, or\n\
+        --unverified-image-url takes it unchecked (with a warning).\n\n\
         {EXIT_CODES_HELP}\n  \
         STRATUS_STATE_DIR                the instances' state directory (default \
         $XDG_STATE_HOME/stratus/instances)\n  STRATUS_QEMU                     the QEMU program\n  \
@@ -66,9 +70,11 @@ pub struct RunInstance {
     /// Attach this disk image too, read-write (its format detected)
     #[arg(long, value_name = "FILE")]
     pub persistent_disk: Vec<PathBuf>,
-    /// Attach this disk image too, read-only
-    #[arg(long, value_name = "FILE")]
-    pub readonly_disk: Vec<PathBuf>,
+    /// Attach this image too, read-only: a disk image file, or (as the legacy option) an image
+    /// named like IMAGE (Marketplace identifier, metadata file or URL), obtained and verified
+    /// the same way
+    #[arg(long, value_name = "IMAGE")]
+    pub readonly_disk: Vec<String>,
     /// Forward this guest TCP port too (repeatable), besides SSH and the image's inbound ports
     #[arg(long = "port", value_name = "PORT")]
     pub ports: Vec<u16>,
@@ -95,6 +101,9 @@ pub struct RunInstance {
     pub vm: VmArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
+    pub legacy: LegacyArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
     pub draft: DraftArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -111,6 +120,7 @@ pub fn run(args: RunInstance) -> Result<i32, CliError> {
         .clone()
         .ok_or_else(|| CliError::Usage("Please specify the machine image to start".into()))?;
     check(&args)?;
+    args.legacy.explain(args.verbosity);
     if let Some(kind) = &args.print {
         return print(&args, &argument, kind);
     }
@@ -132,12 +142,17 @@ fn check(args: &RunInstance) -> Result<(), CliError> {
             return Err(vm::bad("--print", kind, "libvirt, opennebula or qemu"));
         }
     }
-    for path in args.persistent_disk.iter().chain(&args.readonly_disk) {
-        vm::require_file(
-            "--persistent-disk/--readonly-disk",
-            path,
-            "an existing disk image file",
-        )?;
+    for path in &args.persistent_disk {
+        vm::require_file("--persistent-disk", path, "an existing disk image file")?;
+    }
+    for image in &args.readonly_disk {
+        if stratus_core::site::obtain::classify(image).is_err() {
+            return Err(vm::bad(
+                "--readonly-disk",
+                &crate::common::escaped_name(Path::new(image)),
+                "a disk image file, a metadata file, a Marketplace identifier or a URL (no such file)",
+            ));
+        }
     }
     if let Some(script) = &args.init_script {
         vm::require_file("--init-script", script, "an existing file")?;
@@ -237,6 +252,7 @@ fn spec(
     dir: &Path,
     forwards: Vec<Forward>,
     id: u32,
+    readonly: &[LocalImage],
 ) -> Result<Spec, CliError> {
     let bus = args.vm.bus(image)?;
     let mut disks = vec![Disk {
@@ -245,17 +261,20 @@ fn spec(
         bus,
         readonly: false,
     }];
-    for (path, readonly) in args
-        .persistent_disk
-        .iter()
-        .map(|p| (p, false))
-        .chain(args.readonly_disk.iter().map(|p| (p, true)))
-    {
+    for path in &args.persistent_disk {
         disks.push(Disk {
             path: std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?,
             format: qemu::detect_format(path)?,
             bus,
-            readonly,
+            readonly: false,
+        });
+    }
+    for image in readonly {
+        disks.push(Disk {
+            path: std::fs::canonicalize(&image.path).map_err(|e| Error::io(&image.path, e))?,
+            format: image.format.clone(),
+            bus,
+            readonly: true,
         });
     }
     Ok(Spec {
@@ -274,6 +293,24 @@ fn spec(
         console_log: dir.join("console.log"),
         vnc: None,
     })
+}
+
+/// The `--readonly-disk` images: obtained and checked like the image
+/// (a plain disk file as it is), each in its own work directory.
+fn readonly_disks(args: &RunInstance, dir: &Path) -> Result<Vec<LocalImage>, CliError> {
+    args.readonly_disk
+        .iter()
+        .enumerate()
+        .map(|(index, argument)| {
+            vm::obtain(
+                argument,
+                &args.site,
+                &dir.join(format!("readonly-{index}")),
+                false,
+                args.verbosity,
+            )
+        })
+        .collect()
 }
 
 fn absolute(path: Option<&Path>) -> Result<Option<PathBuf>, CliError> {
@@ -317,7 +354,8 @@ fn start(
             });
         }
     }
-    let spec = spec(args, &name, &image, dir, forwards.clone(), id)?;
+    let readonly = readonly_disks(args, dir)?;
+    let spec = spec(args, &name, &image, dir, forwards.clone(), id, &readonly)?;
     let overlay = dir.join("disk.qcow2");
     let mut prepare = || {
         let _ = std::fs::remove_file(&overlay);
@@ -444,7 +482,8 @@ fn print(args: &RunInstance, argument: &str, kind: &str) -> Result<i32, CliError
     if !args.no_context {
         context.write_iso(&dir.join("context.iso"))?;
     }
-    let mut spec = spec(args, &name, &image, &dir, Vec::new(), 1)?;
+    let readonly = readonly_disks(args, &dir)?;
+    let mut spec = spec(args, &name, &image, &dir, Vec::new(), 1, &readonly)?;
     let overlay = dir.join("disk.qcow2");
     let _ = std::fs::remove_file(&overlay);
     qemu::create_overlay(&image.path, &image.format, &overlay)?;

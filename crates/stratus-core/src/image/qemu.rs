@@ -39,6 +39,17 @@ fn qemu_img_program() -> String {
 /// The disk format (`raw`, `qcow2`, `vmdk`, ...) of the image file at `path`,
 /// as `qemu-img info` reports it.
 pub fn detect_format(path: &Path) -> Result<String> {
+    Ok(detect(path)?.0)
+}
+
+/// The format of the image at `path` and the backing file its header
+/// names, if any (an image from an unchecked source must not name one: QEMU
+/// would open that host file for the guest).
+pub fn detect_format_and_backing(path: &Path) -> Result<(String, Option<String>)> {
+    detect(path)
+}
+
+fn detect(path: &Path) -> Result<(String, Option<String>)> {
     let program = qemu_img_program();
     // The real file: `/dev/stdin` would mean the child's own stdin.
     let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
@@ -63,13 +74,15 @@ pub fn detect_format(path: &Path) -> Result<String> {
             ),
         });
     }
-    parse_info_format(&output.stdout).ok_or_else(|| Error::Tool {
+    let backing = parse_info_backing(&output.stdout);
+    let format = parse_info_format(&output.stdout).ok_or_else(|| Error::Tool {
         tool: "qemu-img",
         message: format!(
             "no \"format\" in the output of 'qemu-img info' for {}",
             path.display()
         ),
-    })
+    })?;
+    Ok((format, backing))
 }
 
 /// One output of a child, read on a thread up to one byte over
@@ -292,6 +305,11 @@ fn as_plain_file(path: &Path) -> std::path::PathBuf {
 }
 
 /// The top-level `format` of `qemu-img info --output=json`.
+fn parse_info_backing(json: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(json).ok()?;
+    value.get("backing-filename")?.as_str().map(str::to_string)
+}
+
 fn parse_info_format(json: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(json).ok()?;
     value.get("format")?.as_str().map(str::to_string)

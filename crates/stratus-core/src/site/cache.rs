@@ -134,6 +134,7 @@ mod tests {
         let info = digest::stream_info(&b"foo"[..], &Algorithm::ALL, &mut |_| {}).unwrap();
         let expected = Expected {
             bytes: 3,
+            exact: true,
             digests: info.digests.clone(),
         };
         assert!(cache

@@ -130,8 +130,11 @@ impl LocalImage {
 /// The size and digests an image must have.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expected {
-    /// `slreq:bytes`.
+    /// `slreq:bytes`, or the most an image URL may deliver (see `exact`).
     pub bytes: u64,
+    /// Whether `bytes` is the image's size (signed metadata), rather than
+    /// only a bound on it (an image URL, whose size nobody signed).
+    pub exact: bool,
     /// Each checksum the metadata lists with an algorithm known here,
     /// lower-case, full width.
     pub digests: Vec<(Algorithm, String)>,
@@ -178,6 +181,7 @@ impl Expected {
         }
         Ok(Expected {
             bytes: manifest.bytes,
+            exact: true,
             digests,
         })
     }
@@ -189,7 +193,7 @@ impl Expected {
 
     /// Whether `info` is this image; else what differs.
     pub fn compare(&self, info: &StreamInfo) -> Result<(), String> {
-        if info.bytes != self.bytes {
+        if self.exact && info.bytes != self.bytes {
             return Err(format!(
                 "{} bytes, the metadata says {}",
                 info.bytes, self.bytes
@@ -274,6 +278,48 @@ pub fn fetch(
         }
     }
     Ok(image)
+}
+
+/// The most bytes an image fetched from an image URL may have
+/// (decompressed): no signed size bounds it, this does.
+pub const IMAGE_URL_LIMIT: u64 = 64 << 30;
+
+/// Download the image at `url`, which has no signed metadata, into
+/// `output` (atomically), checked against `digests` when there are any
+/// (the user's `--checksum`): the same streaming, decompression, limits
+/// and resumption as [`fetch`], with [`IMAGE_URL_LIMIT`] for a size. With
+/// no digests nothing is verified: the caller must have said so to its
+/// user. Returns the digests computed.
+pub fn fetch_url(
+    client: &Client,
+    url: &str,
+    digests: &[(Algorithm, String)],
+    output: &Path,
+    events: &mut dyn FnMut(Event),
+) -> crate::error::Result<Vec<(Algorithm, String)>> {
+    let expected = Expected {
+        bytes: IMAGE_URL_LIMIT,
+        exact: false,
+        digests: digests.to_vec(),
+    };
+    events(Event::Trying(url));
+    match try_location(client, url, &expected, &parent_of(output), events) {
+        Ok(temp) => {
+            set_mode(temp.path(), 0o666)?;
+            temp.persist(output)
+                .map_err(|e| crate::Error::io(output, e.error))?;
+            Ok(expected.digests)
+        }
+        Err(Failure::Skip(attempt)) => {
+            events(Event::Failed(&attempt));
+            Err(SiteError::NoImage {
+                identifier: url.to_string(),
+                attempts: vec![attempt],
+            }
+            .into())
+        }
+        Err(Failure::Fatal(error)) => Err(error),
+    }
 }
 
 /// The signed disk format (`raw` when the metadata leaves it empty).
@@ -411,7 +457,13 @@ fn try_location(
             return Err(skip(
                 url,
                 true,
-                format!("more than the {} bytes the metadata gives", expected.bytes),
+                match expected.exact {
+                    true => format!("more than the {} bytes the metadata gives", expected.bytes),
+                    false => format!(
+                        "more than {} bytes, the limit of an image URL",
+                        expected.bytes
+                    ),
+                },
             ))
         }
         Err(StreamError::Read(e)) => {
@@ -426,7 +478,13 @@ fn try_location(
         skip(
             url,
             true,
-            format!("not the image of the metadata: {detail}"),
+            match expected.exact {
+                true => format!("not the image of the metadata: {detail}"),
+                false => format!(
+                    "not the image of --checksum: {}",
+                    detail.replace("the metadata says", "--checksum says")
+                ),
+            },
         )
     })?;
     Ok(temp)

@@ -225,10 +225,18 @@ fn fetched(image: Fetched, options: &Options<'_>) -> Result<LocalImage> {
         .as_ref()
         .and_then(|m| m.terms.format.clone())
         .filter(|f| !f.is_empty());
-    let format = match (from_metadata, options.force_qcow2) {
-        (_, true) => "qcow2".to_string(),
-        (Some(format), false) => format,
-        (None, false) => qemu::detect_format(&path)?,
+    // Without metadata the header is checked even when the format is
+    // forced: a backing file must be refused whatever the format is said
+    // to be.
+    let detected = match &image.manifest {
+        None => Some(unsigned_format(&path, &image.provenance)?),
+        Some(_) => None,
+    };
+    let format = match (from_metadata, options.force_qcow2, detected) {
+        (_, true, _) => "qcow2".to_string(),
+        (Some(format), false, _) => format,
+        (None, false, Some(format)) => format,
+        (None, false, None) => qemu::detect_format(&path)?,
     };
     Ok(LocalImage {
         path,
@@ -237,6 +245,29 @@ fn fetched(image: Fetched, options: &Options<'_>) -> Result<LocalImage> {
         provenance: image.provenance,
         warnings: Vec::new(),
     })
+}
+
+/// The format of an image that came without metadata (an image URL): raw
+/// or qcow2, and no backing file, which would make QEMU open a host file
+/// for the guest.
+fn unsigned_format(path: &Path, origin: &str) -> Result<String> {
+    let (format, backing) = qemu::detect_format_and_backing(path)?;
+    let refuse = |reason: String| {
+        Error::from(super::SiteError::BadInput {
+            what: "the image".into(),
+            value: origin.into(),
+            reason,
+        })
+    };
+    if let Some(backing) = backing {
+        return Err(refuse(format!(
+            "its header names a backing file ({backing}): refused, QEMU would open it"
+        )));
+    }
+    if format != "raw" && format != "qcow2" {
+        return Err(refuse(format!("a {format} image: raw or qcow2 expected")));
+    }
+    Ok(format)
 }
 
 /// A plain image file: its format from qemu-img, decompressed first when
