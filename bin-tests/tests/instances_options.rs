@@ -722,6 +722,24 @@ fn image_urls_need_a_checksum_or_an_explicit_unverified_opt_in() {
     );
     assert_code(&out, 2, "a forced qcow2 image URL naming a backing file");
     assert!(!d.join("evil-copy.qcow2").exists());
+    // Nor when a metadata document describes it, checksums and all: the
+    // document's author does not get to pick a file of this host.
+    let described = stratus_in(
+        d,
+        "stratus-build-metadata",
+        &[s(&evil), "--location".into(), "evil.qcow2".into()],
+    );
+    assert_ok(&described, "build-metadata of the image naming a backing file");
+    let evil_xml = d.join("evil.xml");
+    std::fs::write(&evil_xml, &described.stdout).unwrap();
+    let out = stratus_in(
+        d,
+        CREATE,
+        &[s(&evil_xml), "-o".into(), s(&d.join("evil-copy.qcow2"))],
+    );
+    assert_code(&out, 2, "a described image naming a backing file");
+    assert!(stderr(&out).contains("backing file"), "{}", stderr(&out));
+    assert!(!d.join("evil-copy.qcow2").exists());
 
     // The opt-ins are for image URLs only: an image with metadata is
     // verified against it.

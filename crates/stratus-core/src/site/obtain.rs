@@ -225,18 +225,16 @@ fn fetched(image: Fetched, options: &Options<'_>) -> Result<LocalImage> {
         .as_ref()
         .and_then(|m| m.terms.format.clone())
         .filter(|f| !f.is_empty());
-    // Without metadata the header is checked even when the format is
-    // forced: a backing file must be refused whatever the format is said
-    // to be.
+    // The header is checked even when the format is forced or signed: a
+    // backing file must be refused whatever the format is said to be.
     let detected = match &image.manifest {
-        None => Some(unsigned_format(&path, &image.provenance)?),
-        Some(_) => None,
+        None => unsigned_format(&path, &image.provenance)?,
+        Some(_) => without_backing_file(&path, &image.provenance)?,
     };
-    let format = match (from_metadata, options.force_qcow2, detected) {
-        (_, true, _) => "qcow2".to_string(),
-        (Some(format), false, _) => format,
-        (None, false, Some(format)) => format,
-        (None, false, None) => qemu::detect_format(&path)?,
+    let format = match (from_metadata, options.force_qcow2) {
+        (_, true) => "qcow2".to_string(),
+        (Some(format), false) => format,
+        (None, false) => detected,
     };
     Ok(LocalImage {
         path,
@@ -251,23 +249,38 @@ fn fetched(image: Fetched, options: &Options<'_>) -> Result<LocalImage> {
 /// or qcow2, and no backing file, which would make QEMU open a host file
 /// for the guest.
 fn unsigned_format(path: &Path, origin: &str) -> Result<String> {
-    let (format, backing) = qemu::detect_format_and_backing(path)?;
-    let refuse = |reason: String| {
-        Error::from(super::SiteError::BadInput {
-            what: "the image".into(),
-            value: origin.into(),
-            reason,
-        })
-    };
-    if let Some(backing) = backing {
-        return Err(refuse(format!(
-            "its header names a backing file ({backing}): refused, QEMU would open it"
-        )));
-    }
+    let format = without_backing_file(path, origin)?;
     if format != "raw" && format != "qcow2" {
-        return Err(refuse(format!("a {format} image: raw or qcow2 expected")));
+        return Err(bad_image(
+            origin,
+            format!("a {format} image: raw or qcow2 expected"),
+        ));
     }
     Ok(format)
+}
+
+/// The format of an image from elsewhere (downloaded, or described by a
+/// metadata document), refused when its header names a backing file:
+/// QEMU would open that file of this host for the guest, and signed
+/// checksums do not make the choice of a host file the signer's to make.
+fn without_backing_file(path: &Path, origin: &str) -> Result<String> {
+    let (format, backing) = qemu::detect_format_and_backing(path)?;
+    match backing {
+        Some(backing) => Err(bad_image(
+            origin,
+            format!("its header names a backing file ({backing}): refused, QEMU would open it"),
+        )),
+        None => Ok(format),
+    }
+}
+
+/// A refused image, named by where it came from.
+fn bad_image(origin: &str, reason: String) -> Error {
+    Error::from(super::SiteError::BadInput {
+        what: "the image".into(),
+        value: origin.into(),
+        reason,
+    })
 }
 
 /// A plain image file: its format from qemu-img, decompressed first when
@@ -321,10 +334,11 @@ fn from_metadata_file(path: &Path, options: &Options<'_>) -> Result<LocalImage> 
         Err(NoLocal::Missing(error)) => return Err(error),
     };
     let (image, _) = decompressed(&image, options.work_dir)?;
+    let detected = without_backing_file(&image, &name)?;
     let format = match (&manifest.terms.format, options.force_qcow2) {
         (_, true) => "qcow2".to_string(),
         (Some(format), false) if !format.is_empty() => format.clone(),
-        _ => qemu::detect_format(&image)?,
+        _ => detected,
     };
     Ok(LocalImage {
         path: image,
