@@ -209,6 +209,12 @@ fn variables_that_are_not_utf8_are_named() {
         "STRATUS_NOW",
         "STRATUSLAB_USER_CONFIG_SECTION",
         "STRATUS_QEMU_IMG",
+        "STRATUSLAB_MARKETPLACE_ENDPOINT",
+        "HTTPS_PROXY",
+        "no_proxy",
+        "STRATUS_QEMU",
+        "STRATUS_MKISOFS",
+        "STRATUS_VIRT_CUSTOMIZE",
     ] {
         let mut c = command(VALIDATE);
         c.arg("--no-signature")

@@ -729,7 +729,10 @@ fn image_urls_need_a_checksum_or_an_explicit_unverified_opt_in() {
         "stratus-build-metadata",
         &[s(&evil), "--location".into(), "evil.qcow2".into()],
     );
-    assert_ok(&described, "build-metadata of the image naming a backing file");
+    assert_ok(
+        &described,
+        "build-metadata of the image naming a backing file",
+    );
     let evil_xml = d.join("evil.xml");
     std::fs::write(&evil_xml, &described.stdout).unwrap();
     let out = stratus_in(

@@ -222,12 +222,22 @@ pub fn main<A: clap::Parser>(run: fn(A) -> Result<i32, CliError>) -> ! {
 /// so is a variable the commands read that is not UTF-8 (it would be
 /// passed over as if unset).
 fn check_environment() -> Result<(), CliError> {
+    use stratus_core::site::{context, endpoint, http, instance};
     let now = stratus_core::clock::NOW_VARIABLE;
-    for variable in [
+    let variables = [
         now,
         stratus_core::config::SECTION_VARIABLE,
         stratus_core::image::qemu::QEMU_IMG_VARIABLE,
-    ] {
+        endpoint::ENDPOINT_VARIABLE,
+        instance::QEMU_VARIABLE,
+        instance::KVM_PROBE_VARIABLE,
+        context::MKISOFS_VARIABLE,
+        crate::commands::create_image::VIRT_CUSTOMIZE_VARIABLE,
+    ];
+    for variable in variables
+        .into_iter()
+        .chain(http::PROXY_VARIABLES.iter().copied())
+    {
         if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(variable) {
             return Err(CliError::Usage(format!(
                 "{variable}: the value is not valid UTF-8"

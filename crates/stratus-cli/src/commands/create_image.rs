@@ -31,6 +31,9 @@ use stratus_core::site::kit;
 use stratus_core::site::obtain::LocalImage;
 use stratus_core::Error;
 
+/// The `virt-customize` program to run (default: from `PATH`).
+pub const VIRT_CUSTOMIZE_VARIABLE: &str = "STRATUS_VIRT_CUSTOMIZE";
+
 /// The line the customisation script prints last on the console, with its
 /// status, so the host knows the scripts ran to the end.
 const STATUS_LINE: &str = "stratus-create-image: status ";
@@ -791,7 +794,7 @@ fn customise_by_guestfs(
 ) -> Result<(), CliError> {
     let staging = tempfile::tempdir().map_err(|e| Error::io("temporary directory", e))?;
     let mut command = Command::new(
-        std::env::var("STRATUS_VIRT_CUSTOMIZE").unwrap_or_else(|_| "virt-customize".into()),
+        std::env::var(VIRT_CUSTOMIZE_VARIABLE).unwrap_or_else(|_| "virt-customize".into()),
     );
     // --format applies to the -a after it.
     command

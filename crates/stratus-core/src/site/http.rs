@@ -26,6 +26,18 @@ use std::time::Duration;
 use ureq::http::{HeaderMap, Response};
 use ureq::Body;
 
+/// The proxy variables [`Proxies::from_env`] reads, both spellings.
+pub const PROXY_VARIABLES: &[&str] = &[
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
 /// The most redirects one request follows.
 pub const MAX_REDIRECTS: usize = 10;
 
@@ -83,6 +95,8 @@ impl Proxies {
     }
 
     /// The proxies of the environment (see the module documentation).
+    /// A value that is not UTF-8 is taken as unset here: the commands
+    /// refuse it before they start ([`PROXY_VARIABLES`]).
     pub fn from_env() -> Self {
         let var = |names: &[&str]| {
             names
