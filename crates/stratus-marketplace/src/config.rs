@@ -492,7 +492,7 @@ fn settings(
     for (key, what) in [("replication.enabled", "Git replication")] {
         if values.get(key) == Some("true") {
             warnings.push(format!(
-                "{}: '{key}=true' is accepted but {what} is not available in this version",
+                "{}: '{key}=true' is accepted but {what} is not available in this version (follow other Marketplaces with serve --follow URL instead)",
                 values.origin(key)
             ));
         }
