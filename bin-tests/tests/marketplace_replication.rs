@@ -45,11 +45,16 @@ struct Node {
 
 impl Node {
     fn start(data: &Path, listen: &str, config: &str, args: &[&str]) -> Node {
+        Node::start_at(data, listen, config, args, None)
+    }
+
+    /// [`Node::start`] with "now" pinned to `now` (default 2015-01-01).
+    fn start_at(data: &Path, listen: &str, config: &str, args: &[&str], now: Option<&str>) -> Node {
         let scratch = tempfile::tempdir().unwrap();
         let cfg = scratch.path().join("marketplace.cfg");
         std::fs::write(&cfg, config).unwrap();
         let log = scratch.path().join("server.log");
-        let mut command = server_command(scratch.path(), None);
+        let mut command = server_command(scratch.path(), now);
         command
             .args(["serve", "--listen", listen, "--data"])
             .arg(data)
@@ -803,4 +808,44 @@ fn a_replica_follows_and_serves_but_refuses_uploads() {
         &[&a, &r],
         || r.has(BEE8, JANE, NEWER_CREATED),
     );
+}
+
+#[test]
+fn followed_entries_meet_the_followers_own_trust_options() {
+    // The legacy whitelist test's material, at a time its CA and
+    // certificate are valid.
+    let at = Some("2012-06-01T00:00:00Z");
+    let ca = fixtures().join("test-ca.pem");
+    let ca_signed = std::fs::read(fixtures().join("valid-ca-signed.xml")).unwrap();
+    // A takes any signer; B only those of the test CA.
+    let a_data = tempfile::tempdir().unwrap();
+    let a = Node::start_at(a_data.path(), "127.0.0.1:0", CONFIG, &[], at);
+    a.upload(&indate());
+    a.upload(&ca_signed);
+    let b_data = tempfile::tempdir().unwrap();
+    let ca_arg = ca.to_str().unwrap();
+    let b = Node::start_at(
+        b_data.path(),
+        "127.0.0.1:0",
+        CONFIG,
+        &["--follow", &a.url(), "--ca", ca_arg],
+        at,
+    );
+    wait_until(
+        "B takes A's page",
+        Duration::from_secs(30),
+        &[&a, &b],
+        || b.log().contains("refused entry 1"),
+    );
+    let log = b.log();
+    assert!(
+        log.contains(&format!(
+            "peer {}: refused entry 1 (claimed key {BEE8}/{JANE}/{INDATE_CREATED}): invalid metadata: signer not trusted",
+            a.url()
+        )),
+        "{log}"
+    );
+    assert_eq!(b.revision(), 1, "{log}");
+    assert!(!b.has(BEE8, JANE, INDATE_CREATED));
+    assert_eq!(a.revision(), 2);
 }

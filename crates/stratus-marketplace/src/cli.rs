@@ -454,8 +454,13 @@ fn run_serve(args: Serve) -> Result<i32, Failure> {
         server::serve(listener, state, tls, limits, server::shutdown_signal()).await;
         // A page being committed is finished; then the store closes.
         let _ = stop.send(true);
-        for task in tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        let all = async {
+            for task in tasks {
+                let _ = task.await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(10), all).await.is_err() {
+            tracing::warn!("a follower did not stop within 10 s");
         }
         Ok::<(), Failure>(())
     })?;
