@@ -459,7 +459,10 @@ fn run_serve(args: Serve) -> Result<i32, Failure> {
                 let _ = task.await;
             }
         };
-        if tokio::time::timeout(Duration::from_secs(10), all).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), all)
+            .await
+            .is_err()
+        {
             tracing::warn!("a follower did not stop within 10 s");
         }
         Ok::<(), Failure>(())

@@ -39,7 +39,7 @@ use stratus_core::site::http::{status_error, Client, HttpOptions, Proxies};
 use tokio::sync::watch;
 
 use crate::document::{Accepted, Checker};
-use crate::feed::{self, BadPage, FeedEntry};
+use crate::feed::{self, BadPage, FeedEntry, Page};
 use crate::store::{Order, Put, Store, StoreError};
 
 /// The entries asked for in one request.
@@ -186,39 +186,27 @@ impl Follower {
 
     /// Fetch, check and commit the page after `cursor` (blocking).
     pub fn step(&self, cursor: u64) -> Result<Progress, FollowError> {
-        let url = format!("{}changes?since={cursor}&limit={PAGE_ENTRIES}", self.peer);
-        let reply = self
-            .client
-            .get(&url, &[("Accept", "application/json")])
-            .map_err(|e| FollowError::Fetch(e.to_string()))?;
-        if reply.status != 200 {
-            return Err(FollowError::Fetch(status_error("GET", reply).to_string()));
-        }
-        let body = reply
-            .read_limited(MAX_PAGE_BYTES)
-            .map_err(|e| FollowError::Fetch(e.to_string()))?;
-        let page = feed::parse_json(&body, cursor, PAGE_ENTRIES).map_err(FollowError::Page)?;
-        if page.revision < cursor {
-            tracing::warn!(
-                "peer {}: its feed ends at {}, before this server's cursor {cursor} (was its store replaced?): reading it again from 0",
-                self.peer,
-                page.revision
-            );
-            self.store.set_peer_cursor(&self.peer, 0)?;
-            return Ok(Progress {
-                reset: true,
-                more: true,
-                ..Progress::default()
-            });
-        }
-        let mut progress = Progress {
-            cursor: page.next,
+        let checked = self.prepare(cursor)?;
+        self.commit(cursor, checked)
+    }
+
+    /// Fetch the page after `cursor`, check its shape and every entry
+    /// (blocking; the store is not touched, so this can run while the
+    /// previous page is committed). Refused entries are logged here.
+    pub fn prepare(&self, cursor: u64) -> Result<Checked, FollowError> {
+        let page = self.fetch(cursor)?;
+        let mut checked = Checked {
+            next: page.next,
             more: page.more,
+            revision: page.revision,
             entries: page.entries.len(),
-            ..Progress::default()
+            batch: Vec::with_capacity(page.entries.len()),
+            refused: 0,
         };
+        if page.revision < cursor {
+            return Ok(checked);
+        }
         let verdicts = verify_all(&self.checker, &page.entries, self.max_document_bytes);
-        let mut batch = Vec::with_capacity(page.entries.len());
         for (entry, verdict) in page.entries.iter().zip(verdicts) {
             match verdict {
                 Ok(accepted) => {
@@ -231,10 +219,10 @@ impl Follower {
                             entry.claimed_key
                         );
                     }
-                    batch.push((accepted.entry, accepted.document));
+                    checked.batch.push((accepted.entry, accepted.document));
                 }
                 Err(reason) => {
-                    progress.refused += 1;
+                    checked.refused += 1;
                     tracing::warn!(
                         "peer {}: refused entry {} (claimed key {}): {reason}",
                         self.peer,
@@ -244,9 +232,56 @@ impl Follower {
                 }
             }
         }
-        if !batch.is_empty() {
-            let keys: Vec<String> = batch.iter().map(|(e, _)| e.key.to_string()).collect();
-            for (key, result) in keys.iter().zip(self.store.put_many(batch, Order::Any)?) {
+        Ok(checked)
+    }
+
+    /// Fetch the page after `cursor` and check its shape (blocking).
+    fn fetch(&self, cursor: u64) -> Result<Page, FollowError> {
+        let url = format!("{}changes?since={cursor}&limit={PAGE_ENTRIES}", self.peer);
+        let reply = self
+            .client
+            .get(&url, &[("Accept", "application/json")])
+            .map_err(|e| FollowError::Fetch(e.to_string()))?;
+        if reply.status != 200 {
+            return Err(FollowError::Fetch(status_error("GET", reply).to_string()));
+        }
+        let body = reply
+            .read_limited(MAX_PAGE_BYTES)
+            .map_err(|e| FollowError::Fetch(e.to_string()))?;
+        feed::parse_json(&body, cursor, PAGE_ENTRIES).map_err(FollowError::Page)
+    }
+
+    /// Commit what verified of a page prepared after `cursor`, then store
+    /// the cursor (blocking).
+    pub fn commit(&self, cursor: u64, checked: Checked) -> Result<Progress, FollowError> {
+        if checked.revision < cursor {
+            tracing::warn!(
+                "peer {}: its feed ends at {}, before this server's cursor {cursor} (was its store replaced?): reading it again from 0",
+                self.peer,
+                checked.revision
+            );
+            self.store.set_peer_cursor(&self.peer, 0)?;
+            return Ok(Progress {
+                reset: true,
+                more: true,
+                ..Progress::default()
+            });
+        }
+        let mut progress = Progress {
+            cursor: checked.next,
+            more: checked.more,
+            entries: checked.entries,
+            refused: checked.refused,
+            ..Progress::default()
+        };
+        if !checked.batch.is_empty() {
+            let keys: Vec<String> = checked
+                .batch
+                .iter()
+                .map(|(e, _)| e.key.to_string())
+                .collect();
+            let results = self.store.put_many(checked.batch, Order::Any)?;
+            for (key, result) in keys.iter().zip(results) {
                 match result {
                     Ok(Put::Created) => progress.created += 1,
                     Ok(Put::Replaced) => progress.replaced += 1,
@@ -258,11 +293,28 @@ impl Follower {
                 }
             }
         }
-        if page.next != cursor {
-            self.store.set_peer_cursor(&self.peer, page.next)?;
+        if checked.next != cursor {
+            self.store.set_peer_cursor(&self.peer, checked.next)?;
         }
         Ok(progress)
     }
+}
+
+/// A fetched page, its entries checked: what [`Follower::commit`] takes.
+#[derive(Debug)]
+pub struct Checked {
+    /// The page's `next`.
+    pub next: u64,
+    /// The page's `more`.
+    pub more: bool,
+    /// The page's `revision`.
+    pub revision: u64,
+    /// The entries on the page.
+    pub entries: usize,
+    /// What verified, in page order.
+    batch: Vec<(crate::entry::Entry, Vec<u8>)>,
+    /// How many were refused.
+    refused: usize,
 }
 
 /// Check one entry as an upload.
@@ -278,39 +330,49 @@ fn verify(checker: &Checker, entry: &FeedEntry, limit: u64) -> Result<Accepted, 
 }
 
 /// Check every entry of a page, on every core, verdicts in page order.
+/// Each thread takes the next unchecked entry, so a thread that the
+/// machine slows down does not hold the others back.
 fn verify_all(
     checker: &Checker,
     entries: &[FeedEntry],
     limit: u64,
 ) -> Vec<Result<Accepted, String>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
-    if entries.len() < 2 * threads {
+    if threads == 1 || entries.len() < 2 * threads {
         return entries.iter().map(|e| verify(checker, e, limit)).collect();
     }
-    let chunk = entries.len().div_ceil(threads);
+    let next = AtomicUsize::new(0);
+    let mut verdicts: Vec<Option<Result<Accepted, String>>> = Vec::with_capacity(entries.len());
+    verdicts.resize_with(entries.len(), || None);
     std::thread::scope(|scope| {
-        let parts: Vec<_> = entries
-            .chunks(chunk)
-            .map(|part| {
-                let handle = scope.spawn(move || {
-                    part.iter()
-                        .map(|e| verify(checker, e, limit))
-                        .collect::<Vec<_>>()
-                });
-                (part.len(), handle)
-            })
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|(len, handle)| {
-                handle.join().unwrap_or_else(|_| {
-                    vec![Err("internal error: the check of this entry failed".to_string()); len]
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(entry) = entries.get(index) else {
+                            return done;
+                        };
+                        done.push((index, verify(checker, entry, limit)));
+                    }
                 })
             })
-            .collect()
-    })
+            .collect();
+        for worker in workers {
+            // A worker that panicked leaves its entries unchecked (below).
+            for (index, verdict) in worker.join().unwrap_or_default() {
+                verdicts[index] = Some(verdict);
+            }
+        }
+    });
+    verdicts
+        .into_iter()
+        .map(|v| v.unwrap_or_else(|| Err("internal error: the check of this entry failed".into())))
+        .collect()
 }
 
 /// The wait after the `failures`-th failure in a row: the interval,
@@ -321,6 +383,10 @@ pub fn backoff(interval: Duration, max: Duration, failures: u32) -> Duration {
 }
 
 /// Follow one peer until `stop` turns true (or its sender goes).
+///
+/// While a page is committed, the next one (when the peer said more
+/// follow) is already being fetched and checked: the peer's work, the
+/// transfer and the checks overlap the commit.
 pub async fn run(
     follower: Arc<Follower>,
     interval: Duration,
@@ -330,37 +396,56 @@ pub async fn run(
     let peer = follower.peer.clone();
     let mut cursor: Option<u64> = None;
     let mut failures = 0u32;
+    let mut prefetched: Option<(u64, tokio::task::JoinHandle<Result<Checked, FollowError>>)> = None;
     loop {
         if *stop.borrow() {
             break;
         }
-        let worker = follower.clone();
-        let known = cursor;
-        let outcome = tokio::task::spawn_blocking(move || {
-            let from = match known {
-                Some(cursor) => cursor,
-                None => {
-                    let stored = worker.store.peer_cursor(&worker.peer)?;
-                    tracing::info!("following {} from cursor {stored}", worker.peer);
+        let from = match cursor {
+            Some(cursor) => cursor,
+            None => match read_cursor(&follower).await {
+                Ok(stored) => {
+                    tracing::info!("following {peer} from cursor {stored}");
+                    cursor = Some(stored);
                     stored
                 }
-            };
-            Ok::<_, FollowError>((from, worker.step(from)))
-        })
-        .await
-        .unwrap_or_else(|e| Err(FollowError::Fetch(format!("the follower failed: {e}"))));
-        let (from, outcome) = match outcome {
-            Ok((from, outcome)) => (Some(from), outcome),
-            Err(error) => (None, Err(error)),
+                Err(error) => {
+                    failures = failures.saturating_add(1);
+                    let delay = backoff(interval, max_backoff, failures);
+                    tracing::warn!(
+                        "peer {peer}: {error}; retrying in {} s",
+                        delay.as_secs_f64()
+                    );
+                    if pause(delay, &mut stop).await {
+                        break;
+                    }
+                    continue;
+                }
+            },
         };
-        cursor = cursor.or(from);
+        let fetched = match prefetched.take() {
+            Some((at, handle)) if at == from => joined(handle.await),
+            _ => {
+                let worker = follower.clone();
+                joined(tokio::task::spawn_blocking(move || worker.prepare(from)).await)
+            }
+        };
+        let outcome = match fetched {
+            Ok(page) => {
+                if page.more && page.revision >= from && page.next > from {
+                    let (next, worker) = (page.next, follower.clone());
+                    let handle = tokio::task::spawn_blocking(move || worker.prepare(next));
+                    prefetched = Some((next, handle));
+                }
+                let worker = follower.clone();
+                joined(tokio::task::spawn_blocking(move || worker.commit(from, page)).await)
+            }
+            Err(error) => Err(error),
+        };
         let wait = match outcome {
             Ok(progress) => {
                 if failures > 0 {
-                    tracing::info!(
-                        "peer {peer} answers again: resumed from cursor {}",
-                        from.unwrap_or(0)
-                    );
+                    tracing::info!("peer {peer} answers again: resumed from cursor {from}");
                 }
                 failures = 0;
                 report(&peer, &progress);
@@ -372,6 +457,8 @@ pub async fn run(
                 }
             }
             Err(error) => {
+                // A page fetched ahead is of no use if this one failed.
+                prefetched = None;
                 failures = failures.saturating_add(1);
                 let delay = backoff(interval, max_backoff, failures);
                 tracing::warn!(
@@ -381,13 +468,30 @@ pub async fn run(
                 delay
             }
         };
-        if wait.is_zero() {
-            continue;
+        if !wait.is_zero() && pause(wait, &mut stop).await {
+            break;
         }
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => break,
-        }
+    }
+}
+
+/// The stored cursor of the follower's peer.
+async fn read_cursor(follower: &Arc<Follower>) -> Result<u64, FollowError> {
+    let worker = follower.clone();
+    joined(tokio::task::spawn_blocking(move || Ok(worker.store.peer_cursor(&worker.peer)?)).await)
+}
+
+/// The result of a blocking task, its failure an error like any other.
+fn joined<T>(
+    result: Result<Result<T, FollowError>, tokio::task::JoinError>,
+) -> Result<T, FollowError> {
+    result.unwrap_or_else(|e| Err(FollowError::Fetch(format!("the follower failed: {e}"))))
+}
+
+/// Sleep for `wait`; whether `stop` came first.
+async fn pause(wait: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(wait) => false,
+        _ = stop.changed() => true,
     }
 }
 
