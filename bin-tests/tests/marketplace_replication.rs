@@ -10,8 +10,10 @@
 //!   verify, says why, and moves on;
 //! - A goes down and comes back: B retries with backoff and resumes from
 //!   its stored cursor, also across its own restart;
-//! - a chain and a pair following each other converge: every key written
-//!   once on every server, whatever the loops;
+//! - a chain, a pair following each other and a server following two
+//!   peers converge: every key written once on every server, whatever the
+//!   loops;
+//! - followed entries meet the follower's own trust anchors;
 //! - a replica refuses uploads and confirmations but follows, serves reads
 //!   and the feed, and still takes `/sync`.
 //!
@@ -678,8 +680,9 @@ fn a_chain_and_a_pair_following_each_other_converge_without_loops() {
     let documents: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
     let (a_listen, b_listen) = (free_port(), free_port());
     let (a_url, b_url) = (format!("http://{a_listen}/"), format!("http://{b_listen}/"));
-    let datas: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    // A and B follow each other; C follows B.
+    let datas: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    // A and B follow each other; C follows B (a chain A, B, C); D follows
+    // both A and C (the same entries from two peers).
     let a = Node::start(datas[0].path(), &a_listen, CONFIG, &["--follow", &b_url]);
     let b = Node::start(datas[1].path(), &b_listen, CONFIG, &["--follow", &a_url]);
     let c = Node::start(
@@ -687,6 +690,12 @@ fn a_chain_and_a_pair_following_each_other_converge_without_loops() {
         "127.0.0.1:0",
         CONFIG,
         &["--follow", &b.url()],
+    );
+    let d = Node::start(
+        datas[3].path(),
+        "127.0.0.1:0",
+        CONFIG,
+        &["--follow", &a.url(), "--follow", &c.url()],
     );
     for document in &documents[..3] {
         a.upload(document);
@@ -697,7 +706,7 @@ fn a_chain_and_a_pair_following_each_other_converge_without_loops() {
     // Two versions of one image, one taken by each of the pair.
     a.upload(&indate());
     b.upload(&newer());
-    let nodes = [&a, &b, &c];
+    let nodes = [&a, &b, &c, &d];
     wait_until(
         "all three hold the 7 entries",
         Duration::from_secs(60),
@@ -711,7 +720,7 @@ fn a_chain_and_a_pair_following_each_other_converge_without_loops() {
         keys.sort();
         keys
     };
-    for (name, node) in ["A", "B", "C"].iter().zip(nodes) {
+    for (name, node) in ["A", "B", "C", "D"].iter().zip(nodes) {
         // Every key written once on every server: no duplicates, no loop.
         assert_eq!(node.revision(), 7, "{name}\n{}", node.log());
         assert_eq!(keys(node), keys(&a), "{name}");
