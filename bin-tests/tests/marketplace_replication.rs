@@ -10,6 +10,8 @@
 //!   verify, says why, and moves on;
 //! - A goes down and comes back: B retries with backoff and resumes from
 //!   its stored cursor, also across its own restart;
+//! - a peer whose feed ends before B's cursor (its store replaced) is read
+//!   again from 0, and what B has already is unchanged;
 //! - a chain, a pair following each other and a server following two
 //!   peers converge: every key written once on every server, whatever the
 //!   loops;
@@ -857,4 +859,58 @@ fn followed_entries_meet_the_followers_own_trust_options() {
     assert_eq!(b.revision(), 1, "{log}");
     assert!(!b.has(BEE8, JANE, INDATE_CREATED));
     assert_eq!(a.revision(), 2);
+}
+
+#[test]
+fn a_peer_whose_feed_ends_before_the_cursor_is_read_again_from_0() {
+    // A peer that served 5 entries, then (its store replaced) says its feed
+    // ends at revision 1.
+    let newer_key = format!("{BEE8}/{JANE}/{NEWER_CREATED}");
+    let entries = vec![(5, newer_key, newer())];
+    let hostile = Hostile::start(move |since, _| match since {
+        0 => (200, page(0, 5, &entries)),
+        since => (
+            200,
+            serde_json::json!({
+                "since": since, "next": since, "more": false, "revision": 1, "changes": [],
+            })
+            .to_string(),
+        ),
+    });
+    let data = tempfile::tempdir().unwrap();
+    let b = Node::start(
+        data.path(),
+        "127.0.0.1:0",
+        CONFIG,
+        &["--follow", &hostile.url()],
+    );
+    let peer = hostile.url();
+    wait_until(
+        "B reads the feed again",
+        Duration::from_secs(30),
+        &[&b],
+        || {
+            let asked = hostile.asked();
+            asked
+                .iter()
+                .position(|s| *s == 5)
+                .is_some_and(|at| asked[at..].contains(&0))
+        },
+    );
+    wait_until(
+        "B takes the page again",
+        Duration::from_secs(30),
+        &[&b],
+        || b.log().contains("0 new, 0 replaced, 1 unchanged"),
+    );
+    assert!(
+        b.log().contains(&format!(
+            "peer {peer}: its feed ends at 1, before this server's cursor 5 (was its store replaced?): reading it again from 0"
+        )),
+        "{}",
+        b.log()
+    );
+    // The entry taken twice is stored once.
+    assert_eq!(b.revision(), 1);
+    assert!(b.has(BEE8, JANE, NEWER_CREATED));
 }

@@ -114,3 +114,43 @@ fn page(store: &dyn crate::store::Store, since: u64, limit: usize) -> Result<Pag
         entries,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::{Entry, Fields, Key};
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{Order, Store};
+
+    fn put(store: &SqliteStore, created: &str, size: usize) {
+        let entry = Entry {
+            key: Key::new("a", "jane@example.org", created).unwrap(),
+            endorsed: true,
+            fields: Fields::default(),
+        };
+        store.put(entry, vec![b'x'; size], Order::Any).unwrap();
+    }
+
+    #[test]
+    fn a_page_stops_once_its_documents_pass_the_size_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let big = MAX_PAGE_BYTES / 2 + 1;
+        for created in [
+            "2014-01-01T00:00:00Z",
+            "2014-01-02T00:00:00Z",
+            "2014-01-03T00:00:00Z",
+        ] {
+            put(&store, created, big);
+        }
+        let first = page(&store, 0, 10).unwrap();
+        assert_eq!(first.entries.len(), 2);
+        assert_eq!((first.next, first.more, first.revision), (2, true, 3));
+        let second = page(&store, first.next, 10).unwrap();
+        assert_eq!(second.entries.len(), 1);
+        assert_eq!((second.next, second.more), (3, false));
+        // Past the end, the cursor stays where it was asked.
+        let empty = page(&store, 7, 10).unwrap();
+        assert_eq!((empty.entries.len(), empty.next, empty.more), (0, 7, false));
+    }
+}
