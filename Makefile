@@ -20,7 +20,7 @@ COMMANDS = stratus-build-metadata stratus-sign-metadata stratus-validate-metadat
 KIT = install.sh stratus-context stratus-firstboot rc.local.fragment \
 	stratus-context.service stratus-firstboot.service
 
-.PHONY: all build test demo bench bench-download bench-marketplace man completions install rpm clean check-man fuzz
+.PHONY: all build test demo bench bench-download bench-marketplace bench-replication man completions install rpm clean check-man fuzz
 
 all: build
 
@@ -50,6 +50,10 @@ bench-download: build
 # The Marketplace server's part of `make bench` alone.
 bench-marketplace: build
 	sh bench/marketplace.sh target/release bench-out
+
+# Replication catch-up (serve --follow) alone.
+bench-replication: build
+	sh bench/replication.sh target/release bench-out
 
 # Every fuzz target for FUZZ_SECONDS each (needs cargo-fuzz; see fuzz/README.md).
 FUZZ_SECONDS ?= 60

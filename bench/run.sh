@@ -19,6 +19,8 @@
 #      (bench/marketplace.sh; needs nginx and wrk).
 #   11-12. The verified download and a cache hit against curl | gunzip |
 #      tee | sha1sum and sha512sum (bench/download.sh).
+#   13. Replication catch-up: a follower's verified commits per second
+#      against stratus-validate-metadata (bench/replication.sh).
 #
 # Times are wall-clock seconds, best of RUNS (default 3; DIGEST_RUNS, default
 # 5, for the first benchmark, whose commands take turns), page cache warm;
@@ -245,3 +247,4 @@ fi
 
 sh "$here/marketplace.sh" "$bin" "$(pwd)"
 sh "$here/download.sh" "$bin" "$(pwd)"
+sh "$here/replication.sh" "$bin" "$(pwd)"

@@ -65,11 +65,14 @@ pub enum Command {
     /// The legacy HTTP API: GET /metadata lists entries (XML, or DataTables JSON), POST
     /// /metadata uploads a signed document, GET /metadata/ID/EMAIL/CREATED returns one, plus
     /// /tag, /endorsers, /upload, /action (e-mail confirmation), /query (SPARQL, with
-    /// --sparql) and /sync. A browser gets the same URLs as web pages. Every upload is
+    /// --sparql), /changes (the change feed other Marketplaces follow) and /sync. A browser
+    /// gets the same URLs as web pages. Every upload is
     /// verified as stratus-validate-metadata does (signature, constraints, RDF/XML; the
     /// signer's chain with --ca or --trust-dir) and is acknowledged (201) once committed; with
     /// validate.email=true it awaits its endorser's confirmation by e-mail (202) unless the
-    /// endorser whitelist admits its signer. When ready, one line goes to standard output:
+    /// endorser whitelist admits its signer. With --follow URL it also pulls that Marketplace's
+    /// change feed and commits every entry that passes the same checks (no e-mail confirmation);
+    /// marketplace.type=replica refuses uploads (403). When ready, one line goes to standard output:
     /// "stratus-marketplace: listening on http://ADDR/". SIGTERM or SIGINT stops it after
     /// the requests in flight.
     #[command(after_help = EXIT_CODES_HELP)]
@@ -154,6 +157,10 @@ pub struct Serve {
     /// Serve the SPARQL endpoint /query (sparql.enabled): every entry's triples kept in memory
     #[arg(long)]
     pub sparql: bool,
+    /// Follow the Marketplace at URL (repeatable; follow.peers): pull its change feed and commit
+    /// every entry that verifies here as an upload would
+    #[arg(long, value_name = "URL")]
+    pub follow: Vec<String>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub trust: Trust,
@@ -308,6 +315,7 @@ fn run_serve(args: Serve) -> Result<i32, Failure> {
         max_body_bytes: args.max_body_bytes,
         require_endorsement: args.require_endorsement,
         sparql: args.sparql,
+        follow: args.follow.clone(),
         ..trust_overrides(&args.trust)
     };
     let settings = settings(overrides, &args.common)?;
@@ -361,9 +369,11 @@ fn run_serve(args: Serve) -> Result<i32, Failure> {
         reminders: settings.reminders,
         endpoint: settings.endpoint.clone(),
     });
+    let checker = Arc::new(checker);
+    let followers = followers(&settings, &store, &checker)?;
     let state = AppState {
         store: store.clone(),
-        checker: Arc::new(checker),
+        checker: checker.clone(),
         options: Arc::new(Options {
             prefix: settings.prefix.clone(),
             replica: settings.replica,
@@ -425,16 +435,70 @@ fn run_serve(args: Serve) -> Result<i32, Failure> {
                 }
             });
         }
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let follow = &settings.follow;
+        let tasks: Vec<_> = followers
+            .into_iter()
+            .map(|f| {
+                tokio::spawn(crate::follow::run(
+                    f,
+                    follow.interval,
+                    follow.max_backoff,
+                    stopped.clone(),
+                ))
+            })
+            .collect();
         // The line scripts and tests wait for: the server answers now.
         println!("stratus-marketplace: listening on {scheme}://{address}/");
         let _ = std::io::stdout().flush();
         server::serve(listener, state, tls, limits, server::shutdown_signal()).await;
+        // A page being committed is finished; then the store closes.
+        let _ = stop.send(true);
+        let all = async {
+            for task in tasks {
+                let _ = task.await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(10), all)
+            .await
+            .is_err()
+        {
+            tracing::warn!("a follower did not stop within 10 s");
+        }
         Ok::<(), Failure>(())
     })?;
     runtime.shutdown_timeout(Duration::from_secs(5));
     store.close()?;
     tracing::info!("stopped");
     Ok(EXIT_OK)
+}
+
+/// A follower for each peer of the settings.
+fn followers(
+    settings: &Settings,
+    store: &Arc<SqliteStore>,
+    checker: &Arc<Checker>,
+) -> Result<Vec<Arc<crate::follow::Follower>>, Failure> {
+    if settings.follow.peers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let client = crate::follow::Follower::client(settings.follow.ca.clone())
+        .map_err(|e| Failure::new(EXIT_RUNTIME, format!("follow.ca: {e}")))?;
+    Ok(settings
+        .follow
+        .peers
+        .iter()
+        .map(|peer| {
+            let store: Arc<dyn Store> = store.clone();
+            Arc::new(crate::follow::Follower::new(
+                peer.clone(),
+                store,
+                checker.clone(),
+                client.clone(),
+                settings.max_body_bytes,
+            ))
+        })
+        .collect())
 }
 
 /// The most documents committed in one transaction by `import`.

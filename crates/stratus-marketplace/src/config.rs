@@ -9,7 +9,7 @@
 //!   (booleans `true`/`false`, ports 1–65535, e-mails, URLs, absolute
 //!   paths; "required" keys may not be empty). A few keys of our own
 //!   (`server.*`, `trust.*`, `upload.*`, `sync.*`, `sparql.*`,
-//!   `mail.timeout`) configure what the legacy server did not have. An unknown key is an error naming the key
+//!   `follow.*`, `mail.timeout`) configure what the legacy server did not have. An unknown key is an error naming the key
 //!   and its line.
 //! - Each key can be overridden by an environment variable: `MARKETPLACE_`
 //!   and the key in upper case with `.` as `_` (`MARKETPLACE_DATA_DIR`).
@@ -70,6 +70,7 @@ enum Kind {
     Prefix,
     Paths,
     Seconds,
+    PeerUrls,
 }
 
 /// Every accepted key: name, check, whether an empty value is an error.
@@ -136,6 +137,10 @@ const KEYS: &[(&str, Kind, bool)] = &[
     ("sparql.enabled", Kind::Boolean, false),
     ("sparql.timeout", Kind::Seconds, true),
     ("sparql.max.results", Kind::PositiveInteger, true),
+    ("follow.peers", Kind::PeerUrls, false),
+    ("follow.interval", Kind::Seconds, true),
+    ("follow.backoff.max", Kind::Seconds, true),
+    ("follow.ca", Kind::AbsolutePath, false),
 ];
 
 /// What the command line gives, over the file and the environment.
@@ -165,6 +170,8 @@ pub struct Overrides {
     pub require_endorsement: bool,
     /// `--sparql`.
     pub sparql: bool,
+    /// `--follow URL` (repeatable).
+    pub follow: Vec<String>,
 }
 
 /// How to reach the SMTP server (marketplace.md §5.6, §6.1).
@@ -255,6 +262,8 @@ pub struct Settings {
     pub endpoint: String,
     /// The SPARQL endpoint.
     pub sparql: SparqlSettings,
+    /// The Marketplaces followed.
+    pub follow: crate::follow::FollowSettings,
     /// Warnings about accepted keys this server ignores.
     pub warnings: Vec<String>,
 }
@@ -399,6 +408,7 @@ fn check(kind: Kind, value: &str) -> Result<(), &'static str> {
         Kind::Prefix => value == "/" || (value.starts_with('/') && !value.ends_with('/')),
         Kind::Paths => true,
         Kind::Seconds => value.parse::<u64>().is_ok_and(|n| n > 0),
+        Kind::PeerUrls => peer_urls(value).is_ok(),
     };
     if ok {
         return Ok(());
@@ -416,7 +426,18 @@ fn check(kind: Kind, value: &str) -> Result<(), &'static str> {
         Kind::ReplicationType => "public or private",
         Kind::SocketAddress => "an address and port such as 127.0.0.1:9204 or [::1]:9204",
         Kind::Prefix => "a path such as /marketplace (no trailing /), or / for none",
+        Kind::PeerUrls => "http:// or https:// URLs of Marketplaces, separated by spaces or commas",
     })
+}
+
+/// The peers of `follow.peers` or `--follow`: URLs separated by white
+/// space or commas, each normalised ([`crate::follow::peer_base`]).
+fn peer_urls(value: &str) -> Result<Vec<String>, String> {
+    value
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|u| !u.is_empty())
+        .map(|u| crate::follow::peer_base(u).map_err(|e| format!("'{u}': {e}")))
+        .collect()
 }
 
 /// A port: decimal digits (leading zeros allowed), 1 to 65535.
@@ -471,7 +492,7 @@ fn settings(
     for (key, what) in [("replication.enabled", "Git replication")] {
         if values.get(key) == Some("true") {
             warnings.push(format!(
-                "{}: '{key}=true' is accepted but {what} is not available in this version",
+                "{}: '{key}=true' is accepted but {what} is not available in this version (follow other Marketplaces with serve --follow URL instead)",
                 values.origin(key)
             ));
         }
@@ -594,6 +615,21 @@ fn settings(
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(default)
     };
+    let peers = if overrides.follow.is_empty() {
+        peer_urls(values.get("follow.peers").unwrap_or("")).map_err(|message| ConfigError {
+            origin: values.origin("follow.peers"),
+            message,
+        })?
+    } else {
+        peer_urls(&overrides.follow.join(" "))
+            .map_err(|message| option_error("--follow", message))?
+    };
+    let follow = crate::follow::FollowSettings {
+        peers,
+        interval: Duration::from_secs(number("follow.interval", 2)),
+        max_backoff: Duration::from_secs(number("follow.backoff.max", 60)),
+        ca: values.get("follow.ca").map(PathBuf::from),
+    };
     let endpoint = values
         .get("marketplace.endpoint")
         .unwrap_or("http://marketplace.stratuslab.eu")
@@ -606,6 +642,7 @@ fn settings(
         whitelist,
         reminders,
         endpoint,
+        follow,
         sparql: SparqlSettings {
             enabled: overrides.sparql || flag("sparql.enabled", false),
             timeout: Duration::from_secs(number("sparql.timeout", 10)),

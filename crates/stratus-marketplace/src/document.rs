@@ -4,7 +4,8 @@
 //! signer's chain when trust anchors are configured), reading the indexed
 //! fields out of it, and the clock (`STRATUS_NOW`).
 //!
-//! No other module of the server uses stratus-core, so a change of its API
+//! No other module of the server uses stratus-core's rules (the follower,
+//! [`crate::follow`], uses only its HTTP client), so a change of their API
 //! touches only this file.
 
 use std::path::PathBuf;

@@ -18,6 +18,8 @@
 //! - [`sparql`]: the SPARQL endpoint's graph and its limits.
 //! - [`reminders`]: the scheduled jobs (reminders, expiry warnings,
 //!   expired pending uploads).
+//! - [`feed`]: the change feed's format (`GET /changes`).
+//! - [`follow`]: following other Marketplaces' feeds (`serve --follow`).
 //! - [`cli`]: the `stratus-marketplace` command.
 
 #![forbid(unsafe_code)]
@@ -27,6 +29,8 @@ pub mod cli;
 pub mod config;
 pub mod document;
 pub mod entry;
+pub mod feed;
+pub mod follow;
 pub mod http;
 pub mod mail;
 pub mod pages;

@@ -8,6 +8,8 @@
 //! - `abort`: 200 `aborted addition of metadata entry <uuid>\n`.
 //! - `abuse`: the administrator is mailed; 200; the upload stays pending.
 //! - any other command: 204.
+//! - on a replica (`marketplace.type=replica`), confirm and abort: 403
+//!   (a replica takes no uploads, so it has none pending).
 //! - fewer than two segments: 404 `invalid action: <URL>`.
 //!
 //! GET and HEAD only (the links are clicked in a mail client).
@@ -57,6 +59,12 @@ pub async fn get(
             "no upload {id} awaits confirmation (it was confirmed or aborted already, or has expired)"
         ))
     };
+    if state.options.replica && matches!(command.as_str(), "confirm" | "abort") {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "read-only repository: this Marketplace is a replica (marketplace.type=replica) and takes no uploads",
+        ));
+    }
     let now = crate::document::now();
     let store = state.store.clone();
     match command.as_str() {

@@ -8,6 +8,7 @@
 //! the request; there are no globals.
 
 pub mod action;
+pub mod changes;
 pub mod context;
 pub mod endorsers;
 pub mod entry;
@@ -104,6 +105,9 @@ pub fn routes(state: AppState) -> Router {
         .route("/query/", get(query::get))
         .route("/upload", get(crate::pages::upload_form))
         .route("/upload/", get(crate::pages::upload_form))
+        // the change feed other Marketplaces follow (not in legacy)
+        .route("/changes", get(changes::get))
+        .route("/changes/", get(changes::get))
         // 12. index files already on disk
         .route("/sync", post(sync::post))
         .route("/sync/", post(sync::post))
