@@ -381,7 +381,10 @@ fn a_follower_catches_up_with_a_large_store_then_takes_new_uploads() {
     assert_eq!(on_a.len(), n);
     assert!(on_a == on_b, "B's entries differ from A's");
     assert!(!b.log().contains("refused entry"), "{}", b.log());
-    assert!(b.log().contains("more follow"), "{}", b.log());
+    // More than one page (500 entries) was asked for.
+    if n > 500 {
+        assert!(b.log().contains("more follow"), "{}", b.log());
+    }
 
     // New uploads on A arrive on B within the poll interval or so.
     let started = Instant::now();
