@@ -17,17 +17,13 @@ mod vmkit;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use vmkit::{guest, have, have_boot_tools, s, stratus_in, tiny_image, vm_args, wait_for_console};
+use vmkit::{guest, have, s, stratus_in, strings, vm_args, wait_for_console, Lab};
 
 const CREATE: &str = "stratus-create-image";
 const RUN: &str = "stratus-run-instance";
 const DESCRIBE: &str = "stratus-describe-instance";
 const KILL: &str = "stratus-kill-instance";
-
-/// One boot at a time.
-static BOOTS: Mutex<()> = Mutex::new(());
 
 fn sha256(path: &Path) -> String {
     coreutils_digest("sha256sum", path)
@@ -179,14 +175,7 @@ fn create_image_from_scratch_makes_blank_disks_and_leaves_nothing_on_failure() {
         let out = stratus_in(
             dir.path(),
             CREATE,
-            &[
-                "--size".into(),
-                "16M".into(),
-                "--format".into(),
-                format.into(),
-                "-o".into(),
-                s(&image),
-            ],
+            &strings(&["--size", "16M", "--format", format, "-o", &s(&image)]),
         );
         assert_ok(&out, "create-image --size");
         let info = tool("qemu-img", &["info", "--output=json", &s(&image)]);
@@ -200,12 +189,12 @@ fn create_image_from_scratch_makes_blank_disks_and_leaves_nothing_on_failure() {
     let out = stratus_in(
         dir.path(),
         CREATE,
-        &[
-            "--from-dir".into(),
-            s(&dir.path().join("missing")),
-            "-o".into(),
-            s(&target),
-        ],
+        &strings(&[
+            "--from-dir",
+            &s(&dir.path().join("missing")),
+            "-o",
+            &s(&target),
+        ]),
     );
     assert_code(&out, 2, "create-image --from-dir missing");
     assert!(stderr(&out).contains("--from-dir"), "{}", stderr(&out));
@@ -228,27 +217,28 @@ fn create_image_from_scratch_makes_blank_disks_and_leaves_nothing_on_failure() {
 
 #[test]
 fn a_prepared_guest_applies_its_context_and_takes_an_ssh_login() {
-    if !have_boot_tools() || !have("dbclient", "dropbear-bin") {
+    let Some(lab) = Lab::boot() else {
+        return;
+    };
+    if !have("dbclient", "dropbear-bin") {
         return;
     }
-    let _one = BOOTS.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let state = d.join("state");
-    let (image, draft) = tiny_image(d, "tiny.img");
+    let d = lab.dir();
+    let state = &lab.state;
+    let (image, draft) = lab.tiny_image();
     // Signed, as a site receives it.
     let signed = d.join("tiny.signed.xml");
     let out = stratus(
         "stratus-sign-metadata",
-        &[
-            "--p12-cert".into(),
-            s(&fixtures().join("test.p12")),
-            "--p12-password".into(),
-            "XYZXYZ".into(),
-            "-o".into(),
-            s(&signed),
-            s(&draft),
-        ],
+        &strings(&[
+            "--p12-cert",
+            &s(&fixtures().join("test.p12")),
+            "--p12-password",
+            "XYZXYZ",
+            "-o",
+            &s(&signed),
+            &s(&draft),
+        ]),
     );
     assert_ok(&out, "sign-metadata");
     let before = sha256(&image);
@@ -278,26 +268,26 @@ fn a_prepared_guest_applies_its_context_and_takes_an_ssh_login() {
     )
     .unwrap();
     let hostile = "it's \"$(touch /pwned)\" `touch /pwned2`\nsecond line; touch /pwned3";
-    let mut args = vec![
-        s(&signed),
-        "--hostname".into(),
-        "guest-one".into(),
-        "--key".into(),
-        s(&d.join("key.pub")),
-        "--context".into(),
-        "ROLE=web".into(),
-        "--context".into(),
-        format!("NOTE={hostile}"),
-        "--init-script".into(),
-        s(&d.join("init.sh")),
-    ];
+    let mut args = strings(&[
+        &s(&signed),
+        "--hostname",
+        "guest-one",
+        "--key",
+        &s(&d.join("key.pub")),
+        "--context",
+        "ROLE=web",
+        "--context",
+        &format!("NOTE={hostile}"),
+        "--init-script",
+        &s(&d.join("init.sh")),
+    ]);
     args.extend(vm_args(&guest()));
     // --save: the command waits for the guest to power off, then saves its
     // disk as a new image, the document on stdout.
     let saved = d.join("saved.qcow2");
     args.extend(["--save".into(), s(&saved), "--title".into(), "Saved".into()]);
     let mut c = command(RUN);
-    c.env("STRATUS_STATE_DIR", &state)
+    c.env("STRATUS_STATE_DIR", state)
         .args(&args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
@@ -305,7 +295,7 @@ fn a_prepared_guest_applies_its_context_and_takes_an_ssh_login() {
     let child = c.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let listed = loop {
-        let listed = instances(&state);
+        let listed = instances(state);
         if !listed.is_empty() {
             break listed;
         }
@@ -372,7 +362,7 @@ fn a_prepared_guest_applies_its_context_and_takes_an_ssh_login() {
     tool("qemu-img", &["convert", "-O", "raw", &s(&saved), &s(&raw)]);
     let note = tool("debugfs", &["-R", "cat /root/note", &s(&raw)]);
     assert_eq!(String::from_utf8_lossy(&note), hostile);
-    wait_until_no_instance(&state);
+    wait_until_no_instance(state);
     assert!(
         !state.join("1").exists(),
         "the powered-off instance left state"
@@ -382,14 +372,12 @@ fn a_prepared_guest_applies_its_context_and_takes_an_ssh_login() {
 
 #[test]
 fn a_script_customised_image_shows_it_and_boots_without_a_context_cd() {
-    if !have_boot_tools() {
+    let Some(lab) = Lab::boot() else {
         return;
-    }
-    let _one = BOOTS.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let state = d.join("state");
-    let (image, _) = tiny_image(d, "tiny.img");
+    };
+    let d = lab.dir();
+    let state = &lab.state;
+    let (image, _) = lab.tiny_image();
     let before = sha256(&image);
     std::fs::write(
         d.join("custom.sh"),
@@ -397,19 +385,19 @@ fn a_script_customised_image_shows_it_and_boots_without_a_context_cd() {
     )
     .unwrap();
     let new = d.join("custom.qcow2");
-    let mut args = vec![
-        s(&image),
-        "--script".into(),
-        s(&d.join("custom.sh")),
-        "-o".into(),
-        s(&new),
-        "--title".into(),
-        "Customised".into(),
-        "--console-log".into(),
-        s(&d.join("create.log")),
-    ];
+    let mut args = strings(&[
+        &s(&image),
+        "--script",
+        &s(&d.join("custom.sh")),
+        "-o",
+        &s(&new),
+        "--title",
+        "Customised",
+        "--console-log",
+        &s(&d.join("create.log")),
+    ]);
     args.extend(vm_args(&guest()));
-    let out = stratus_in(&state, CREATE, &args);
+    let out = stratus_in(state, CREATE, &args);
     assert_ok(&out, "create-image --script");
     assert!(
         stderr(&out).contains("customised by booting it under QEMU"),
@@ -429,7 +417,7 @@ fn a_script_customised_image_shows_it_and_boots_without_a_context_cd() {
     let accel = args.iter().position(|a| a == "tcg").unwrap();
     args[accel] = "auto".into();
     let mut c = command(RUN);
-    c.env("STRATUS_STATE_DIR", &state)
+    c.env("STRATUS_STATE_DIR", state)
         .env("STRATUS_KVM_PROBE_SECONDS", "5")
         .args(&args);
     let out = run_with_input(c, b"");
@@ -439,9 +427,9 @@ fn a_script_customised_image_shows_it_and_boots_without_a_context_cd() {
         "{}",
         stdout(&out)
     );
-    let quiet = stratus_in(&state, DESCRIBE, &["-q".into()]);
+    let quiet = stratus_in(state, DESCRIBE, &["-q".into()]);
     assert_eq!(stdout(&quiet), "1, 10.0.2.15\n");
-    let used = instances(&state)[0]["accel"].as_str().unwrap().to_string();
+    let used = instances(state)[0]["accel"].as_str().unwrap().to_string();
     if stderr(&out).contains("using TCG") {
         assert_eq!(used, "tcg", "{}", stderr(&out));
     } else if used == "tcg" {
@@ -465,11 +453,11 @@ fn a_script_customised_image_shows_it_and_boots_without_a_context_cd() {
         log.contains("stratus-firstboot: root's password randomised"),
         "{log}"
     );
-    let out = stratus_in(&state, KILL, &["1".into()]);
+    let out = stratus_in(state, KILL, &["1".into()]);
     assert_ok(&out, "kill-instance 1");
-    assert!(instances(&state).is_empty());
+    assert!(instances(state).is_empty());
     assert!(!state.join("1").exists());
-    let out = stratus_in(&state, KILL, &["1".into()]);
+    let out = stratus_in(state, KILL, &["1".into()]);
     assert_code(&out, 2, "kill-instance of a gone instance");
 }
 
@@ -488,14 +476,14 @@ fn refusals_come_before_any_vm_and_descriptions_validate() {
     let out = stratus_in(
         d,
         CREATE,
-        &[
-            "--from-dir".into(),
-            s(&tree),
-            "-o".into(),
-            s(&image),
-            "--location".into(),
-            "small.img".into(),
-        ],
+        &strings(&[
+            "--from-dir",
+            &s(&tree),
+            "-o",
+            &s(&image),
+            "--location",
+            "small.img",
+        ]),
     );
     assert_ok(&out, "create-image --from-dir");
     let xml = d.join("small.xml");
@@ -533,17 +521,17 @@ fn refusals_come_before_any_vm_and_descriptions_validate() {
     let out = stratus_in(
         &state,
         RUN,
-        &[
-            s(&xml),
-            "--print".into(),
-            "libvirt".into(),
-            "--print-dir".into(),
-            s(&print_dir),
-            "--context".into(),
-            "NOTE=a \"quoted\" $(value)".into(),
-            "--vm-disks-bus".into(),
-            "virtio".into(),
-        ],
+        &strings(&[
+            &s(&xml),
+            "--print",
+            "libvirt",
+            "--print-dir",
+            &s(&print_dir),
+            "--context",
+            "NOTE=a \"quoted\" $(value)",
+            "--vm-disks-bus",
+            "virtio",
+        ]),
     );
     assert_ok(&out, "run-instance --print libvirt");
     let domain = d.join("domain.xml");
@@ -579,15 +567,15 @@ fn refusals_come_before_any_vm_and_descriptions_validate() {
     let out = stratus_in(
         &state,
         RUN,
-        &[
-            s(&xml),
-            "--print".into(),
-            "opennebula".into(),
-            "--print-dir".into(),
-            s(&print_dir),
-            "--context".into(),
-            "NOTE=a \"quoted\" $(value)".into(),
-        ],
+        &strings(&[
+            &s(&xml),
+            "--print",
+            "opennebula",
+            "--print-dir",
+            &s(&print_dir),
+            "--context",
+            "NOTE=a \"quoted\" $(value)",
+        ]),
     );
     assert_ok(&out, "run-instance --print opennebula");
     let template = stdout(&out);
@@ -616,38 +604,31 @@ fn guestfs_prepares_an_image_that_does_not_run_the_context_script() {
         eprintln!("skipped: virt-customize is not installed (Debian: guestfs-tools)");
         return;
     }
-    if !have_boot_tools() {
+    let Some(lab) = Lab::boot() else {
         return;
-    }
-    let _one = BOOTS.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let state = d.join("state");
+    };
+    let d = lab.dir();
+    let state = &lab.state;
     // An image without the kit.
     let plain = d.join("plain.img");
     let out = stratus_in(
         d,
         CREATE,
-        &[
-            "--from-dir".into(),
-            s(&guest().join("rootfs")),
-            "-o".into(),
-            s(&plain),
-        ],
+        &strings(&["--from-dir", &s(&guest().join("rootfs")), "-o", &s(&plain)]),
     );
     assert_ok(&out, "create-image --from-dir");
     let prepared = d.join("prepared.qcow2");
     let out = stratus_in(
         d,
         CREATE,
-        &[
-            s(&plain),
-            "--prepare".into(),
-            "-o".into(),
-            s(&prepared),
-            "--vm-start-timeout".into(),
-            "300".into(),
-        ],
+        &strings(&[
+            &s(&plain),
+            "--prepare",
+            "-o",
+            &s(&prepared),
+            "--vm-start-timeout",
+            "300",
+        ]),
     );
     // Only the appliance's own failures (no host kernel for supermin, no
     // device mapper, ...) skip; a bad command line is a failure.
@@ -660,7 +641,7 @@ fn guestfs_prepares_an_image_that_does_not_run_the_context_script() {
     assert!(stderr(&out).contains("virt-customize"), "{}", stderr(&out));
     let mut args = vec![s(&prepared), "--hostname".into(), "from-guestfs".into()];
     args.extend(vm_args(&guest()));
-    let out = stratus_in(&state, RUN, &args);
+    let out = stratus_in(state, RUN, &args);
     assert_ok(&out, "run-instance of the guestfs-prepared image");
     let log = wait_for_console(&state.join("1/console.log"), "tiny: ready");
     assert!(
@@ -668,7 +649,7 @@ fn guestfs_prepares_an_image_that_does_not_run_the_context_script() {
         "{log}"
     );
     assert_ok(
-        &stratus_in(&state, KILL, &["--all".into()]),
+        &stratus_in(state, KILL, &["--all".into()]),
         "kill-instance --all",
     );
 }

@@ -16,7 +16,7 @@ use market::Server;
 use sigkit::*;
 use std::path::Path;
 use std::process::{Command, Output};
-use vmkit::{guest, have, wait_for_console, APPEND};
+use vmkit::{guest, one_boot, s, strings, tiny_image_args, vm_args, wait_for_console};
 use webkit::{Behaviour, WebServer};
 
 const CREATE: &str = "stratus-create-image";
@@ -24,10 +24,6 @@ const RUN: &str = "stratus-run-instance";
 const DESCRIBE: &str = "stratus-describe-instance";
 const KILL: &str = "stratus-kill-instance";
 const UPLOAD: &str = "stratus-upload-metadata";
-
-fn s(path: &Path) -> String {
-    path.to_str().expect("test paths are UTF-8").to_string()
-}
 
 /// A command of the lab, with the state directory `state` and no proxy.
 fn lab_command(lab: &Lab, name: &str, state: &Path) -> Command {
@@ -72,28 +68,21 @@ fn publish(lab: &Lab, market: &Server, draft: &[u8]) -> (Vec<u8>, String) {
 
 /// The site options of every command here.
 fn site_args(market: &str, policy: &Path) -> Vec<String> {
-    [
+    strings(&[
         "--marketplace-endpoint",
         market,
         "--policy",
         &s(policy),
         "--read-timeout",
         "5",
-    ]
-    .map(String::from)
-    .to_vec()
+    ])
 }
 
 #[test]
 fn a_marketplace_image_boots_by_its_identifier_and_refusals_start_nothing() {
-    if !have("qemu-system-x86_64", "qemu-system-x86")
-        || !have("mkfs.ext4", "e2fsprogs")
-        || !have("genisoimage", "genisoimage")
-        || !have("busybox", "busybox-static")
-        || !have("dropbear", "dropbear-bin")
-    {
+    let Some(_one) = one_boot() else {
         return;
-    }
+    };
     let lab = Lab::new();
     let state = lab.path("state");
     let market = Server::options().now(NOW).start();
@@ -103,42 +92,14 @@ fn a_marketplace_image_boots_by_its_identifier_and_refusals_start_nothing() {
     // The prepared tiny image, its draft naming the web server as location.
     let image = lab.path("tiny.img");
     let location = web.url("/images/tiny.img");
-    let args: Vec<String> = [
-        "--from-dir",
-        &s(&guest.join("rootfs")),
-        "--prepare",
-        "-o",
-        &s(&image),
-        "--title",
-        "Tiny",
-        "--os",
-        "busybox",
-        "--location",
-        &location,
-    ]
-    .map(String::from)
-    .to_vec();
-    let out = run(&lab, CREATE, &state, &args);
+    let out = run(&lab, CREATE, &state, &tiny_image_args(&image, &location));
     assert_ok(&out, "create-image --from-dir --prepare");
     let bytes = std::fs::read(&image).unwrap();
     web.route("/images/tiny.img", Behaviour::Serve(bytes.clone()));
     let (doc, id) = publish(&lab, &market, &out.stdout);
     let policy = lab.write("policy.cfg", "");
-    let vm: Vec<String> = [
-        "--accel",
-        "tcg",
-        "--ram",
-        "256",
-        "--vm-disks-bus",
-        "nvme",
-        "--kernel",
-        &s(&guest.join("vmlinuz")),
-        "--append",
-        APPEND,
-        "--no-context",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut vm = vm_args(&guest);
+    vm.push("--no-context".into());
 
     // Refused by the policy: exit 5, before any byte of the image.
     let blacklist = lab.write(
@@ -199,13 +160,7 @@ fn a_marketplace_image_boots_by_its_identifier_and_refusals_start_nothing() {
 
     // create-image from the identifier: a copy of the verified image.
     let copy = lab.path("copy.qcow2");
-    let mut args = vec![
-        id.clone(),
-        "-o".into(),
-        s(&copy),
-        "--title".into(),
-        "Copy".into(),
-    ];
+    let mut args = strings(&[&id, "-o", &s(&copy), "--title", "Copy"]);
     args.extend(site_args(&market.base, &policy));
     let out = run(&lab, CREATE, &state, &args);
     assert_ok(&out, "create-image from a Marketplace identifier");

@@ -16,17 +16,13 @@ mod webkit;
 
 use common::*;
 use std::path::Path;
-use std::process::Command;
-use std::sync::Mutex;
-use vmkit::{guest, have_boot_tools, s, stratus_in, tiny_image, vm_args, wait_for_console};
+use std::process::{Command, Output};
+use vmkit::{guest, machine_args, s, stratus_in, strings, vm_args, wait_for_console, Lab};
 use webkit::{Behaviour, WebServer};
 
 const CREATE: &str = "stratus-create-image";
 const RUN: &str = "stratus-run-instance";
 const KILL: &str = "stratus-kill-instance";
-
-/// One boot at a time.
-static BOOTS: Mutex<()> = Mutex::new(());
 
 /// The guest's init.sh: which disk is which (by the NVMe serial numbers
 /// run-instance gives them: `stratus<index>`), a write to each extra disk,
@@ -68,14 +64,12 @@ fi
 
 #[test]
 fn extra_disks_persist_or_stay_read_only_and_open_reaches_the_host() {
-    if !have_boot_tools() {
+    let Some(lab) = Lab::boot() else {
         return;
-    }
-    let _one = BOOTS.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let state = d.join("state");
-    let (image, _) = tiny_image(d, "tiny.img");
+    };
+    let d = lab.dir();
+    let state = &lab.state;
+    let (image, _) = lab.tiny_image();
     let web = WebServer::start();
     web.route("/probe", Behaviour::Serve(b"host-says-hello".to_vec()));
     let url = format!("http://10.0.2.2:{}/probe", web.addr.port());
@@ -99,22 +93,22 @@ fn extra_disks_persist_or_stay_read_only_and_open_reaches_the_host() {
     let boot = |write: bool, network: &str, readonly: &Path| {
         let script = d.join(format!("init-{write}.sh"));
         std::fs::write(&script, disk_script(write, &url)).unwrap();
-        let mut args = vec![
-            s(&image),
-            "--persistent-disk".into(),
-            s(&persistent),
-            "--readonly-disk".into(),
-            s(readonly),
-            "--network".into(),
-            network.into(),
-            "--init-script".into(),
-            s(&script),
-        ];
+        let mut args = strings(&[
+            &s(&image),
+            "--persistent-disk",
+            &s(&persistent),
+            "--readonly-disk",
+            &s(readonly),
+            "--network",
+            network,
+            "--init-script",
+            &s(&script),
+        ]);
         args.extend(vm_args(&guest()));
-        let out = stratus_in(&state, RUN, &args);
+        let out = stratus_in(state, RUN, &args);
         assert_ok(&out, "run-instance with extra disks");
         let log = wait_for_console(&state.join("1/console.log"), "tiny: ready");
-        assert_ok(&stratus_in(&state, KILL, &["1".into()]), "kill-instance 1");
+        assert_ok(&stratus_in(state, KILL, &["1".into()]), "kill-instance 1");
         log
     };
     let has = |log: &str, line: &str| {
@@ -154,11 +148,11 @@ fn extra_disks_persist_or_stay_read_only_and_open_reaches_the_host() {
     let mut args = vec![s(&image), "--readonly-disk".into(), s(&readonly_xml)];
     args.extend(vm_args(&guest()));
     assert_code(
-        &stratus_in(&state, RUN, &args),
+        &stratus_in(state, RUN, &args),
         6,
         "a corrupt read-only disk",
     );
-    assert!(std::fs::read_dir(&state).map(|r| r.count()).unwrap_or(0) == 0);
+    assert!(std::fs::read_dir(state).map(|r| r.count()).unwrap_or(0) == 0);
 }
 
 /// A Debian package `name` (gzip members, which busybox's dpkg reads)
@@ -221,14 +215,12 @@ fn read_in_image(image: &Path, path: &str) -> String {
 
 #[test]
 fn packages_come_from_a_local_repository_and_no_shutdown_waits_for_the_guest() {
-    if !have_boot_tools() {
+    let Some(lab) = Lab::boot() else {
         return;
-    }
-    let _one = BOOTS.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let state = d.join("state");
-    let (image, _) = tiny_image(d, "tiny.img");
+    };
+    let d = lab.dir();
+    let state = &lab.state;
+    let (image, _) = lab.tiny_image();
     let web = WebServer::start();
     let (deb, index) = local_repository(d, "stratus-hello");
     web.route(
@@ -241,15 +233,9 @@ fn packages_come_from_a_local_repository_and_no_shutdown_waits_for_the_guest() {
     // The tiny guest has no package manager: --package alone fails, and
     // leaves no image.
     let failed = d.join("failed.qcow2");
-    let mut args = vec![
-        s(&image),
-        "--package".into(),
-        "stratus-hello".into(),
-        "-o".into(),
-        s(&failed),
-    ];
+    let mut args = strings(&[&s(&image), "--package", "stratus-hello", "-o", &s(&failed)]);
     args.extend(vm_args(&guest()));
-    let out = stratus_in(&state, CREATE, &args);
+    let out = stratus_in(state, CREATE, &args);
     assert!(!out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("reported status 127")
@@ -273,29 +259,29 @@ fn packages_come_from_a_local_repository_and_no_shutdown_waits_for_the_guest() {
     .unwrap();
     let new = d.join("with-package.qcow2");
     let log = d.join("create.log");
-    let mut args = vec![
-        s(&image),
-        "--script".into(),
-        s(&d.join("setup.sh")),
-        "--package".into(),
-        "stratus-hello".into(),
-        "--installer".into(),
-        "dpkg".into(),
-        "--extra-os-repos".into(),
-        repo,
-        "--exclude".into(),
-        "/etc/stratus-test-junk".into(),
-        "--no-shutdown".into(),
-        "--no-upload".into(),
-        "--vm-start-timeout".into(),
-        "120".into(),
-        "--console-log".into(),
-        s(&log),
-        "-o".into(),
-        s(&new),
-    ];
+    let mut args = strings(&[
+        &s(&image),
+        "--script",
+        &s(&d.join("setup.sh")),
+        "--package",
+        "stratus-hello",
+        "--installer",
+        "dpkg",
+        "--extra-os-repos",
+        &repo,
+        "--exclude",
+        "/etc/stratus-test-junk",
+        "--no-shutdown",
+        "--no-upload",
+        "--vm-start-timeout",
+        "120",
+        "--console-log",
+        &s(&log),
+        "-o",
+        &s(&new),
+    ]);
     args.extend(vm_args(&guest()));
-    let out = stratus_in(&state, CREATE, &args);
+    let out = stratus_in(state, CREATE, &args);
     assert_ok(
         &out,
         "create-image --package --installer dpkg --no-shutdown",
@@ -332,6 +318,15 @@ fn packages_come_from_a_local_repository_and_no_shutdown_waits_for_the_guest() {
     assert_eq!(term(&out.stdout, DCTERMS, "format"), "qcow2");
 }
 
+/// That `out` succeeded and its stderr holds each of `lines`.
+fn assert_says(out: &Output, what: &str, lines: &[&str]) {
+    assert_ok(out, what);
+    let said = stderr(out);
+    for line in lines {
+        assert!(said.contains(line), "no '{line}' in {said}");
+    }
+}
+
 #[test]
 fn legacy_options_without_a_local_meaning_are_accepted_and_explained() {
     let dir = tempfile::tempdir().unwrap();
@@ -340,77 +335,77 @@ fn legacy_options_without_a_local_meaning_are_accepted_and_explained() {
     let out = stratus_in(
         d,
         CREATE,
+        &strings(&[
+            "--size",
+            "1M",
+            "-o",
+            &s(&blank),
+            "-n",
+            "legacy-name",
+            "--image-group",
+            "g",
+            "--vm-ping-timeout",
+            "300",
+            "--marketplace-endpoint-newimage",
+            "https://mp.example.org",
+            "--no-upload",
+        ]),
+    );
+    assert_says(
+        &out,
+        "create-image with legacy options",
         &[
-            "--size".into(),
-            "1M".into(),
-            "-o".into(),
-            s(&blank),
-            "-n".into(),
-            "legacy-name".into(),
-            "--image-group".into(),
-            "g".into(),
-            "--vm-ping-timeout".into(),
-            "300".into(),
-            "--marketplace-endpoint-newimage".into(),
-            "https://mp.example.org".into(),
-            "--no-upload".into(),
+            "--name is ignored:",
+            "--image-group is ignored:",
+            "--vm-ping-timeout is ignored:",
+            "--marketplace-endpoint-newimage is ignored:",
+            "--no-upload: create-image never uploads",
         ],
     );
-    assert_ok(&out, "create-image with legacy options");
-    let said = stderr(&out);
-    for line in [
-        "--name is ignored:",
-        "--image-group is ignored:",
-        "--vm-ping-timeout is ignored:",
-        "--marketplace-endpoint-newimage is ignored:",
-        "--no-upload: create-image never uploads",
-    ] {
-        assert!(said.contains(line), "no '{line}' in {said}");
-    }
     assert!(blank.is_file());
     let out = stratus_in(
         d,
         RUN,
+        &strings(&[
+            &s(&blank),
+            "--print",
+            "qemu",
+            "--print-dir",
+            &s(&d.join("printed")),
+            "--no-check-image-url",
+            "--pdisk-endpoint",
+            "https://pdisk.example.org",
+            "--endpoint",
+            "https://one.example.org",
+            "-u",
+            "jane",
+            "-t",
+            "m1.small",
+        ]),
+    );
+    assert_says(
+        &out,
+        "run-instance with legacy options",
         &[
-            s(&blank),
-            "--print".into(),
-            "qemu".into(),
-            "--print-dir".into(),
-            s(&d.join("printed")),
-            "--no-check-image-url".into(),
-            "--pdisk-endpoint".into(),
-            "https://pdisk.example.org".into(),
-            "--endpoint".into(),
-            "https://one.example.org".into(),
-            "-u".into(),
-            "jane".into(),
-            "-t".into(),
-            "m1.small".into(),
+            "--no-check-image-url is ignored:",
+            "--pdisk-endpoint is ignored:",
+            "--endpoint is ignored: there is no cloud front end",
+            "--username is ignored:",
+            "--type m1.small is ignored: give --cpu and --ram",
         ],
     );
-    assert_ok(&out, "run-instance with legacy options");
-    let said = stderr(&out);
-    for line in [
-        "--no-check-image-url is ignored:",
-        "--pdisk-endpoint is ignored:",
-        "--endpoint is ignored: there is no cloud front end",
-        "--username is ignored:",
-        "--type m1.small is ignored: give --cpu and --ram",
-    ] {
-        assert!(said.contains(line), "no '{line}' in {said}");
-    }
     // --no-shutdown needs a boot to stay in.
     let out = stratus_in(
         d,
         CREATE,
-        &[
-            s(&blank),
-            "--no-shutdown".into(),
-            "--method".into(),
-            "guestfs".into(),
-            "-o".into(),
-            s(&d.join("x.qcow2")),
-        ],
+        &strings(&[
+            &s(&blank),
+            "--no-shutdown",
+            "--method",
+            "guestfs",
+            "-o",
+            &s(&d.join("x.qcow2")),
+        ]),
     );
     assert_code(&out, 2, "--no-shutdown --method guestfs");
 }
@@ -530,47 +525,37 @@ fn tool_path(program: &str) -> std::path::PathBuf {
 
 #[test]
 fn an_installer_cd_installs_onto_the_blank_disk() {
-    if !have_boot_tools()
-        || !have_file(ISOLINUX, "isolinux")
-        || !have_file(LDLINUX, "syslinux-common")
-    {
+    let Some(lab) = Lab::boot() else {
+        return;
+    };
+    if !have_file(ISOLINUX, "isolinux") || !have_file(LDLINUX, "syslinux-common") {
         return;
     }
-    let _one = BOOTS.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+    let d = lab.dir();
     let iso = installer_iso(d);
     let before = coreutils_digest("sha256sum", &iso);
     let image = d.join("installed.img");
     let log = d.join("install.log");
-    let out = stratus_in(
-        d,
-        CREATE,
-        &[
-            "--install-iso".into(),
-            s(&iso),
-            "--size".into(),
-            "32M".into(),
-            "--format".into(),
-            "raw".into(),
-            "-o".into(),
-            s(&image),
-            "--console-log".into(),
-            s(&log),
-            "--vm-start-timeout".into(),
-            "120".into(),
-            "--accel".into(),
-            "tcg".into(),
-            "--ram".into(),
-            "256".into(),
-            "--vm-disks-bus".into(),
-            "nvme".into(),
-            "--title".into(),
-            "Installed".into(),
-            "--os".into(),
-            "busybox".into(),
-        ],
-    );
+    let mut args = strings(&[
+        "--install-iso",
+        &s(&iso),
+        "--size",
+        "32M",
+        "--format",
+        "raw",
+        "-o",
+        &s(&image),
+        "--console-log",
+        &s(&log),
+        "--vm-start-timeout",
+        "120",
+        "--title",
+        "Installed",
+        "--os",
+        "busybox",
+    ]);
+    args.extend(machine_args());
+    let out = stratus_in(d, CREATE, &args);
     assert_ok(&out, "create-image --install-iso");
     let console = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(
@@ -598,14 +583,12 @@ fn an_installer_cd_installs_onto_the_blank_disk() {
 
 #[test]
 fn image_urls_need_a_checksum_or_an_explicit_unverified_opt_in() {
-    if !have_boot_tools() {
+    let Some(lab) = Lab::boot() else {
         return;
-    }
-    let _one = BOOTS.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let state = d.join("state");
-    let (image, xml) = tiny_image(d, "tiny.img");
+    };
+    let d = lab.dir();
+    let state = &lab.state;
+    let (image, xml) = lab.tiny_image();
     let web = WebServer::start();
     let url = web.route(
         "/images/tiny.img",
@@ -616,9 +599,9 @@ fn image_urls_need_a_checksum_or_an_explicit_unverified_opt_in() {
         let mut args = vec![url.clone()];
         args.extend(extra.iter().map(|a| a.to_string()));
         args.extend(vm_args(&guest()));
-        stratus_in(&state, RUN, &args)
+        stratus_in(state, RUN, &args)
     };
-    let no_instance = || std::fs::read_dir(&state).map(|r| r.count()).unwrap_or(0) == 0;
+    let no_instance = || std::fs::read_dir(state).map(|r| r.count()).unwrap_or(0) == 0;
 
     // By default: refused before any request, saying how to opt in.
     let out = run_url(&[]);
@@ -648,19 +631,14 @@ fn image_urls_need_a_checksum_or_an_explicit_unverified_opt_in() {
         log.contains("stratus-context: hostname set to stratus-1"),
         "{log}"
     );
-    assert_ok(&stratus_in(&state, KILL, &["1".into()]), "kill-instance 1");
+    assert_ok(&stratus_in(state, KILL, &["1".into()]), "kill-instance 1");
 
     // --unverified-image-url: taken as served, with a warning.
     let new = d.join("from-url.qcow2");
     let out = stratus_in(
         d,
         CREATE,
-        &[
-            url.clone(),
-            "--unverified-image-url".into(),
-            "-o".into(),
-            s(&new),
-        ],
+        &strings(&[&url, "--unverified-image-url", "-o", &s(&new)]),
     );
     assert_ok(&out, "create-image of an image URL, unverified");
     assert!(
@@ -698,12 +676,12 @@ fn image_urls_need_a_checksum_or_an_explicit_unverified_opt_in() {
     let out = stratus_in(
         d,
         CREATE,
-        &[
-            evil_url,
-            "--unverified-image-url".into(),
-            "-o".into(),
-            s(&d.join("evil-copy.qcow2")),
-        ],
+        &strings(&[
+            &evil_url,
+            "--unverified-image-url",
+            "-o",
+            &s(&d.join("evil-copy.qcow2")),
+        ]),
     );
     assert_code(&out, 2, "an image URL naming a backing file");
     assert!(stderr(&out).contains("backing file"), "{}", stderr(&out));
@@ -749,13 +727,13 @@ fn image_urls_need_a_checksum_or_an_explicit_unverified_opt_in() {
     let out = stratus_in(
         d,
         CREATE,
-        &[
-            s(&xml),
-            "--checksum".into(),
-            format!("sha256:{sha256}"),
-            "-o".into(),
-            s(&d.join("x.qcow2")),
-        ],
+        &strings(&[
+            &s(&xml),
+            "--checksum",
+            &format!("sha256:{sha256}"),
+            "-o",
+            &s(&d.join("x.qcow2")),
+        ]),
     );
     assert_code(&out, 2, "--checksum with a metadata file");
     assert!(

@@ -2,13 +2,15 @@
 //! (skipped with a reason when missing, failed under `STRATUS_CI=1`), the
 //! guest of `guest/build.sh`, its kernel command line, and the wait for a
 //! line on its serial console, the prepared tiny image and the VM options
-//! every boot of it takes. Test files using it declare `mod vmkit;`.
+//! every boot of it takes, and the set-up of a boot test ([`Lab`]: one
+//! boot at a time, a temporary directory, a state directory). Test files
+//! using it declare `mod vmkit;`.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The kernel command line of the test guest (its disk on NVMe, which the
@@ -36,6 +38,59 @@ pub fn have_boot_tools() -> bool {
         && have("genisoimage", "genisoimage")
         && have("busybox", "busybox-static")
         && have("dropbear", "dropbear-bin")
+}
+
+/// One boot at a time (two at once take twice as long on two cores). Each
+/// test binary compiles this module, so each has its own lock: boots are
+/// one at a time within a test binary.
+static BOOTS: Mutex<()> = Mutex::new(());
+
+/// The turn of one boot test: `None` (skipped with a reason, or failed in
+/// CI, see [`have`]) when a boot tool is missing, else the lock held until
+/// the guard drops. A test that panicked while holding it does not stop
+/// the others.
+pub fn one_boot() -> Option<MutexGuard<'static, ()>> {
+    if !have_boot_tools() {
+        return None;
+    }
+    Some(BOOTS.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// The set-up of a boot test: its turn ([`one_boot`]), a temporary
+/// directory and the state directory `state` in it.
+pub struct Lab {
+    // Declared before the guard, so dropped first: the directory goes
+    // while the turn is still held.
+    dir: tempfile::TempDir,
+    /// The instances' state directory (`STRATUS_STATE_DIR`), not created.
+    pub state: PathBuf,
+    _one: MutexGuard<'static, ()>,
+}
+
+impl Lab {
+    /// A lab once it is this test's turn; `None` when a boot tool is
+    /// missing (see [`one_boot`]).
+    pub fn boot() -> Option<Lab> {
+        let one = one_boot()?;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let state = dir.path().join("state");
+        Some(Lab {
+            dir,
+            state,
+            _one: one,
+        })
+    }
+
+    /// The temporary directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The prepared tiny image `tiny.img` in the directory and its draft
+    /// (see [`tiny_image`]).
+    pub fn tiny_image(&self) -> (PathBuf, PathBuf) {
+        tiny_image(self.dir(), "tiny.img")
+    }
 }
 
 /// The test guest (kernel and root tree), built once per target directory.
@@ -81,6 +136,11 @@ pub fn s(path: &Path) -> String {
     path.to_str().expect("test paths are UTF-8").to_string()
 }
 
+/// Arguments as owned strings.
+pub fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|a| a.to_string()).collect()
+}
+
 /// Run the stratus binary `name` with the state directory `state`.
 pub fn stratus_in(state: &Path, name: &str, args: &[String]) -> Output {
     let mut c = stratus_bin_tests::command(name);
@@ -88,45 +148,47 @@ pub fn stratus_in(state: &Path, name: &str, args: &[String]) -> Output {
     stratus_bin_tests::run_with_input(c, b"")
 }
 
-/// The VM options of every boot of the test guest.
+/// The machine of every boot of the test guest: TCG, 256 MiB, NVMe disks.
+pub fn machine_args() -> Vec<String> {
+    strings(&["--accel", "tcg", "--ram", "256", "--vm-disks-bus", "nvme"])
+}
+
+/// The VM options of every boot of the test guest: its machine, kernel and
+/// kernel command line.
 pub fn vm_args(guest: &Path) -> Vec<String> {
-    [
-        "--accel",
-        "tcg",
-        "--ram",
-        "256",
-        "--vm-disks-bus",
-        "nvme",
+    let mut args = machine_args();
+    args.extend(strings(&[
         "--kernel",
         &s(&guest.join("vmlinuz")),
         "--append",
         APPEND,
-    ]
-    .map(String::from)
-    .to_vec()
+    ]));
+    args
+}
+
+/// The `stratus-create-image` arguments that make the prepared tiny image
+/// `image` from the guest's tree, `location` as its location in the draft.
+pub fn tiny_image_args(image: &Path, location: &str) -> Vec<String> {
+    strings(&[
+        "--from-dir",
+        &s(&guest().join("rootfs")),
+        "--prepare",
+        "-o",
+        &s(image),
+        "--title",
+        "Tiny",
+        "--os",
+        "busybox",
+        "--location",
+        location,
+    ])
 }
 
 /// Make the prepared tiny image `name` in `dir` from the guest's tree, its
 /// draft document beside it (`<name>.xml`, the image as its location).
 pub fn tiny_image(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     let image = dir.join(name);
-    let out = stratus_in(
-        dir,
-        "stratus-create-image",
-        &[
-            "--from-dir".into(),
-            s(&guest().join("rootfs")),
-            "--prepare".into(),
-            "-o".into(),
-            s(&image),
-            "--title".into(),
-            "Tiny".into(),
-            "--os".into(),
-            "busybox".into(),
-            "--location".into(),
-            name.into(),
-        ],
-    );
+    let out = stratus_in(dir, "stratus-create-image", &tiny_image_args(&image, name));
     assert!(
         out.status.success(),
         "create-image --from-dir --prepare failed: {}",

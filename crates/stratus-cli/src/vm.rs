@@ -10,8 +10,9 @@ use clap::Args;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use stratus_core::config::UserConfig;
+use stratus_core::image::qemu;
 use stratus_core::site::download::Event;
-use stratus_core::site::instance::{self, Accel, DiskBus, Network, Spec};
+use stratus_core::site::instance::{self, Accel, Disk, DiskBus, Network, Spec};
 use stratus_core::site::obtain::{self, LocalImage};
 use stratus_core::site::remote::{parse_checksum, ImageUrls, SiteRemote};
 use stratus_core::site::{Cache, Resolution, Site};
@@ -460,6 +461,22 @@ pub fn obtain(
         clean(&image.provenance)
     ));
     Ok(image)
+}
+
+/// The `--persistent-disk` files as writable disks on `bus`: by their
+/// canonical path, in their detected format.
+pub fn persistent_disks(paths: &[PathBuf], bus: DiskBus) -> Result<Vec<Disk>, CliError> {
+    paths
+        .iter()
+        .map(|path| {
+            Ok(Disk {
+                path: std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?,
+                format: qemu::detect_format(path)?,
+                bus,
+                readonly: false,
+            })
+        })
+        .collect()
 }
 
 /// Start `spec` (see [`instance::start`]), warnings on stderr.

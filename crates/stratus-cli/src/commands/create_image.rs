@@ -503,14 +503,7 @@ fn spec(args: &CreateImage, disk: &Path, format: &str, console: &Path) -> Result
         bus,
         readonly: false,
     }];
-    for path in &args.persistent_disk {
-        disks.push(Disk {
-            path: std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?,
-            format: qemu::detect_format(path)?,
-            bus,
-            readonly: false,
-        });
-    }
+    disks.extend(vm::persistent_disks(&args.persistent_disk, bus)?);
     Ok(Spec {
         name: "stratus-create-image".into(),
         cpus: args.vm.cpu,

@@ -261,14 +261,7 @@ fn spec(
         bus,
         readonly: false,
     }];
-    for path in &args.persistent_disk {
-        disks.push(Disk {
-            path: std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?,
-            format: qemu::detect_format(path)?,
-            bus,
-            readonly: false,
-        });
-    }
+    disks.extend(vm::persistent_disks(&args.persistent_disk, bus)?);
     for image in readonly {
         disks.push(Disk {
             path: std::fs::canonicalize(&image.path).map_err(|e| Error::io(&image.path, e))?,
