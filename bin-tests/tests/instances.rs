@@ -592,7 +592,7 @@ fn guestfs_prepares_an_image_that_does_not_run_the_context_script() {
     // libguestfs boots its own appliance (30 to 90 s a call here); CI
     // installs it (guestfs-tools, and a kernel in /boot for its appliance),
     // and there a missing or broken libguestfs fails the test.
-    let ci = std::env::var_os("STRATUS_CI").is_some();
+    let ci = in_ci();
     let found = std::env::var_os("PATH").is_some_and(|path| {
         std::env::split_paths(&path).any(|d| d.join("virt-customize").is_file())
     });

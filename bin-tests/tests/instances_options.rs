@@ -420,7 +420,7 @@ fn have_file(path: &str, package: &str) -> bool {
     let found = Path::new(path).is_file();
     if !found {
         assert!(
-            std::env::var("STRATUS_CI").as_deref() != Ok("1"),
+            !in_ci(),
             "{path} is missing (Debian: {package}); CI must install it"
         );
         eprintln!("skipped: {path} is missing (Debian: {package})");

@@ -182,10 +182,7 @@ pub fn available() -> bool {
         return true;
     }
     let message = format!("the browser tests need {}", missing.join(", "));
-    assert!(
-        std::env::var_os("STRATUS_CI").is_none_or(|v| v != "1"),
-        "{message}"
-    );
+    assert!(!crate::common::in_ci(), "{message}");
     eprintln!("skipped: {message}");
     false
 }

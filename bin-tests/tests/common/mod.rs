@@ -28,6 +28,12 @@ pub const FOO_MD5: &str = "acbd18db4cc2f85cedef654fccc4a4d8";
 pub const FOO_SHA1: &str = "0beec7b5ea3f0fdbc95d0dd47f3c5bc275da8a33";
 pub const FOO_SHA256: &str = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
 
+/// Whether this is a CI run (`STRATUS_CI=1`), where a missing tool fails
+/// the test instead of skipping it.
+pub fn in_ci() -> bool {
+    std::env::var("STRATUS_CI").as_deref() == Ok("1")
+}
+
 /// Whether the tests run as root (permission tests are meaningless then).
 pub fn is_root() -> bool {
     let output = Command::new("id").arg("-u").output().expect("`id -u` runs");

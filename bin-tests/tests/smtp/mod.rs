@@ -55,10 +55,7 @@ pub fn available() -> bool {
         "the mail tests need Debian's python3-aiosmtpd in {PYTHON} \
          (apt-get install python3-aiosmtpd; .ci/run installs it)"
     );
-    assert!(
-        std::env::var_os("STRATUS_CI").is_none_or(|v| v != "1"),
-        "{message}"
-    );
+    assert!(!crate::common::in_ci(), "{message}");
     eprintln!("skipped: {message}");
     false
 }

@@ -23,7 +23,7 @@ pub fn have(tool: &str, package: &str) -> bool {
         .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(tool).is_file()));
     if !found {
         assert!(
-            std::env::var("STRATUS_CI").as_deref() != Ok("1"),
+            !crate::common::in_ci(),
             "{tool} is missing (Debian: {package}); CI must install it"
         );
         eprintln!("skipped: {tool} is not installed (Debian: {package})");
