@@ -319,7 +319,7 @@ fn run_serve(args: Serve) -> Result<i32, Failure> {
         ),
         None => None,
     };
-    let store = Arc::new(SqliteStore::open(&settings.data_dir)?);
+    let store = crate::store::open(&settings.store, &settings.data_dir)?;
     let listener = StdListener::bind(settings.listen).map_err(|e| {
         Failure::new(
             EXIT_NETWORK,
@@ -451,7 +451,7 @@ fn run_import(args: Import) -> Result<i32, Failure> {
     }
     let found = layout::find_documents(&args.source)
         .map_err(|e| Failure::new(EXIT_RUNTIME, format!("{}: {e}", args.source.display())))?;
-    let store = SqliteStore::open(&settings.data_dir)?;
+    let store = crate::store::open(&settings.store, &settings.data_dir)?;
     let (mut imported, mut skipped) = (0usize, 0usize);
     let mut batch = Vec::new();
     let flush = |batch: &mut Vec<(crate::entry::Entry, Vec<u8>)>| -> Result<(), Failure> {
@@ -503,7 +503,7 @@ fn run_import(args: Import) -> Result<i32, Failure> {
 
 fn run_export(args: Export) -> Result<i32, Failure> {
     let settings = settings(Overrides::default(), &args.common)?;
-    let store = SqliteStore::open(&settings.data_dir)?;
+    let store = crate::store::open(&settings.store, &settings.data_dir)?;
     let keys = store.keys()?;
     let mut written = 0usize;
     for key in &keys {
@@ -533,12 +533,18 @@ fn export_root(target: &Path) -> PathBuf {
 fn run_check(args: Check) -> Result<i32, Failure> {
     let settings = settings(trust_overrides(&args.trust), &args.common)?;
     let checker = checker(&settings)?;
-    let store = SqliteStore::open(&settings.data_dir)?;
     let mut bad = 0usize;
-    for problem in store.integrity_check()? {
-        bad += 1;
-        eprintln!("database: {problem}");
-    }
+    let store: Arc<dyn Store> = match &settings.store {
+        crate::store::Backend::Sqlite => {
+            let store = SqliteStore::open(&settings.data_dir)?;
+            for problem in store.integrity_check()? {
+                bad += 1;
+                eprintln!("database: {problem}");
+            }
+            Arc::new(store)
+        }
+        backend => crate::store::open(backend, &settings.data_dir)?,
+    };
     let keys = store.keys()?;
     for key in &keys {
         let verdict = match store.document(key)? {

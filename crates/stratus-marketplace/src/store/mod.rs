@@ -17,6 +17,8 @@
 //!
 //! - [`sqlite`]: the embedded backend (one server process per data
 //!   directory).
+//! - [`postgres`]: the shared backend (several server processes on one
+//!   PostgreSQL database, behaving as one Marketplace).
 //! - [`query`]: the listing query and its evaluation over entries.
 //! - [`layout`]: the legacy file layouts of §5.1, for import, export and
 //!   `/sync`.
@@ -30,6 +32,7 @@
 
 pub mod index;
 pub mod layout;
+pub mod postgres;
 pub mod query;
 pub mod sqlite;
 
@@ -124,6 +127,9 @@ pub enum StoreError {
     Locked(String),
     /// The database failed.
     Database(String),
+    /// The database cannot be reached now (down, restarting, network
+    /// cut): the request may be retried later (HTTP 503).
+    Unavailable(String),
     /// A file of the data directory could not be read or written.
     Io(String),
 }
@@ -134,6 +140,9 @@ impl fmt::Display for StoreError {
             StoreError::Older => f.write_str("older than latest entry"),
             StoreError::Locked(detail) => write!(f, "the store is in use: {detail}"),
             StoreError::Database(detail) => write!(f, "database error: {detail}"),
+            StoreError::Unavailable(detail) => {
+                write!(f, "the database is unavailable, try again later: {detail}")
+            }
             StoreError::Io(detail) => f.write_str(detail),
         }
     }
@@ -145,6 +154,30 @@ impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
         StoreError::Database(error.to_string())
     }
+}
+
+/// Which backend holds the store, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in the data directory.
+    Sqlite,
+    /// A PostgreSQL database.
+    Postgres {
+        /// The connection URL or `key=value` string.
+        url: String,
+        /// The most connections this process opens.
+        pool_size: u32,
+    },
+}
+
+/// Open the store of `backend` (`data_dir` is the SQLite one's directory).
+pub fn open(backend: &Backend, data_dir: &std::path::Path) -> Result<Arc<dyn Store>> {
+    Ok(match backend {
+        Backend::Sqlite => Arc::new(sqlite::SqliteStore::open(data_dir)?),
+        Backend::Postgres { url, pool_size } => {
+            Arc::new(postgres::PostgresStore::open(url, *pool_size)?)
+        }
+    })
 }
 
 /// The result type of store operations.
