@@ -183,6 +183,18 @@ impl Server {
             .stderr(std::fs::File::create(&log).unwrap());
         let mut child = command.spawn().expect("stratus-marketplace starts");
         let addr = wait_for_listening(&mut child, &log);
+        if on_postgres()
+            && !options
+                .env
+                .iter()
+                .any(|(k, _)| k == "MARKETPLACE_STORE_TYPE")
+        {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            assert!(
+                text.contains("store: PostgreSQL"),
+                "not on PostgreSQL:\n{text}"
+            );
+        }
         Server {
             child: Some(child),
             addr,

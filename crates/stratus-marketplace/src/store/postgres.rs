@@ -188,11 +188,27 @@ fn is_retryable(error: &postgres::Error) -> bool {
 }
 
 fn store_error(error: postgres::Error) -> StoreError {
+    let message = with_causes(&error);
     if is_unavailable(&error) {
-        StoreError::Unavailable(error.to_string())
+        StoreError::Unavailable(message)
     } else {
-        StoreError::Database(error.to_string())
+        StoreError::Database(message)
     }
+}
+
+/// An error and its causes ("error connecting to server: Connection
+/// refused"), as the driver's message alone hides the cause.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let text = inner.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        cause = inner.source();
+    }
+    message
 }
 
 /// Why a closure given to [`PostgresStore::with_client`] failed.
@@ -244,6 +260,7 @@ impl PostgresStore {
         };
         store.migrate()?;
         store.refresh()?;
+        tracing::info!("store: PostgreSQL database {}", describe(url));
         Ok(store)
     }
 
@@ -319,6 +336,33 @@ impl PostgresStore {
         let view = self.view.read().map_err(poisoned)?;
         Ok(work(&view.index))
     }
+}
+
+/// Where a connection string points, without its password: the
+/// database, user and hosts.
+fn describe(url: &str) -> String {
+    let Ok(config) = url.parse::<postgres::Config>() else {
+        return "(unparsable URL)".into();
+    };
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+        .map(|(host, port)| match host {
+            postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+            postgres::config::Host::Unix(path) => format!("{}:{port}", path.display()),
+        })
+        .collect();
+    format!(
+        "'{}' as '{}' on {}",
+        config.get_dbname().unwrap_or("(default)"),
+        config.get_user().unwrap_or("(default)"),
+        if hosts.is_empty() {
+            "the default host".to_string()
+        } else {
+            hosts.join(", ")
+        }
+    )
 }
 
 /// Apply what `stratus_schema` says is missing.
