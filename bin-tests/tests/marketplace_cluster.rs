@@ -385,3 +385,140 @@ fn kill_9_of_a_server_and_a_database_restart_mid_burst_lose_nothing_acknowledged
     assert_ok(&output, "check");
     drop(a);
 }
+
+/// The listings and documents to compare between two servers.
+fn views(server: &Server, ids: &[&str]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = [
+        "/metadata?media=json&status=all&iDisplayLength=5000",
+        "/metadata?media=json",
+        "/endorsers",
+    ]
+    .iter()
+    .map(|path| server.get(path).body)
+    .collect();
+    for id in ids {
+        let reply = server.get(&format!("/metadata/{id}?status=all"));
+        assert_eq!(reply.status, 200, "{id}");
+        out.push(reply.body);
+    }
+    out
+}
+
+#[test]
+fn migrate_moves_a_sqlite_store_to_postgres_verifying_every_entry() {
+    if !pgkit::available() {
+        return;
+    }
+    let docs = &thousand()[..120];
+    let data = tempfile::tempdir().unwrap();
+    // On SQLite, whatever store this run's servers use by default.
+    let mut sqlite = Server::options()
+        .data(data.path())
+        .env("MARKETPLACE_STORE_TYPE", "native")
+        .start();
+    for (_, doc) in docs {
+        assert_eq!(sqlite.post(doc).status, 201);
+    }
+    for doc in [indate(), newer()] {
+        assert_eq!(sqlite.post(&doc).status, 201);
+    }
+    let mut ids: Vec<&str> = docs.iter().map(|(id, _)| id.as_str()).collect();
+    ids.push(BEE8);
+    let expected = views(&sqlite, &ids);
+    assert!(sqlite.stop().success());
+    let url = pgkit::shared().create_database("migrated");
+    let migrate = || {
+        let scratch = tempfile::tempdir().unwrap();
+        let mut c = server_command(scratch.path(), None);
+        c.args(["migrate", "--from"])
+            .arg(format!("sqlite:{}", data.path().display()))
+            .arg("--to")
+            .arg(format!("postgres:{url}"));
+        run_with_input(c, b"")
+    };
+    let output = migrate();
+    assert_ok(&output, "migrate");
+    assert!(
+        stdout(&output)
+            .contains("migrated 122 entries (122 written, 0 already there, verified), skipped 0"),
+        "{}",
+        stdout(&output)
+    );
+    let postgres = server_on(&url);
+    assert_eq!(views(&postgres, &ids), expected, "the same Marketplace");
+    drop(postgres);
+    // Again: nothing to write, every entry verified again.
+    let output = migrate();
+    assert_ok(&output, "migrate again");
+    assert!(
+        stdout(&output).contains("(0 written, 122 already there, verified)"),
+        "{}",
+        stdout(&output)
+    );
+    // A document that no longer verifies is named and not moved (exit 1).
+    let tampered_url = pgkit::shared().create_database("migrated_tampered");
+    let scratch = tempfile::tempdir().unwrap();
+    let sql = format!(
+        "UPDATE entries SET document = convert_to(replace(convert_from(document, 'UTF8'), \
+         'bulk document', 'bulk d0cument'), 'UTF8') \
+         WHERE identifier = '{}'",
+        docs[0].0
+    );
+    assert_eq!(pgkit::shared().psql("migrated", &sql), "UPDATE 1");
+    let mut c = server_command(scratch.path(), None);
+    c.args(["migrate", "--from"])
+        .arg(format!("postgres:{url}"))
+        .arg("--to")
+        .arg(format!("postgres:{tampered_url}"));
+    let output = run_with_input(c, b"");
+    assert_code(&output, 1, "migrate of a tampered store");
+    assert!(
+        stderr(&output).contains(&format!("skipped {}/", docs[0].0)),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).contains("migrated 121 entries"),
+        "{}",
+        stdout(&output)
+    );
+    // Usage errors name the option.
+    let output = market(&["migrate", "--from", "mysql:x", "--to", "postgres:y"]);
+    assert_code(&output, 2, "bad --from");
+    assert!(stderr(&output).contains("--from: expected sqlite:DIR or postgres:URL"));
+}
+
+#[test]
+fn while_the_database_is_down_the_server_answers_503_then_recovers_by_itself() {
+    if !pgkit::available() {
+        return;
+    }
+    let cluster = Cluster::start();
+    let url = cluster.create_database("down");
+    let server = server_on(&url);
+    let docs = &thousand()[..2];
+    assert_eq!(server.post(&docs[0].1).status, 201);
+    cluster.stop(true);
+    for reply in [
+        server.get_as("/metadata", "application/xml"),
+        server.get_as(&format!("/metadata/{}", docs[0].0), "application/xml"),
+        server.post(&docs[1].1),
+    ] {
+        assert_eq!(reply.status, 503, "{}", reply.text());
+        let message = reply.text();
+        assert!(
+            message.contains("the database is unavailable, try again later")
+                && message.contains("Connection refused"),
+            "{message}"
+        );
+    }
+    assert!(
+        server.log().contains("the database is unavailable"),
+        "logged"
+    );
+    cluster.restart();
+    // The same process, no restart: served again, nothing lost.
+    wait_until_served(&server, &format!("/metadata/{}", docs[0].0));
+    assert_eq!(server.post(&docs[1].1).status, 201);
+    assert_eq!(listed(&server).len(), 2);
+}

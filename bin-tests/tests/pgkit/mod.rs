@@ -119,6 +119,9 @@ impl Cluster {
                 "chown to the postgres user (Debian's postgresql package creates it)"
             );
         }
+        // Never waited for: it must outlive the test process, which it
+        // watches through its standard input.
+        #[allow(clippy::zombie_processes)]
         let reaper = Command::new("sh")
             .args([
                 "-c",

@@ -20,6 +20,7 @@
 //! - [`postgres`]: the shared backend (several server processes on one
 //!   PostgreSQL database, behaving as one Marketplace).
 //! - [`query`]: the listing query and its evaluation over entries.
+//! - [`migrate`]: moving a store to another backend, verified.
 //! - [`layout`]: the legacy file layouts of §5.1, for import, export and
 //!   `/sync`.
 //!
@@ -32,6 +33,7 @@
 
 pub mod index;
 pub mod layout;
+pub mod migrate;
 pub mod postgres;
 pub mod query;
 pub mod sqlite;

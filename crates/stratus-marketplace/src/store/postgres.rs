@@ -44,7 +44,7 @@
 //!   [`Put::Unchanged`].
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use postgres::types::ToSql;
@@ -153,6 +153,23 @@ struct View {
 pub struct PostgresStore {
     pool: Pool,
     view: RwLock<View>,
+    /// Why the pool last failed to connect (with the driver's causes,
+    /// which the pool's own timeout error drops).
+    last_connect_error: Arc<Mutex<Option<String>>>,
+}
+
+/// Keeps the pool's last connection error for the 503 message.
+#[derive(Debug)]
+struct LastError(Arc<Mutex<Option<String>>>);
+
+impl r2d2::HandleError<postgres::Error> for LastError {
+    fn handle_error(&self, error: postgres::Error) {
+        let message = with_causes(&error);
+        tracing::debug!("store: cannot connect: {message}");
+        if let Ok(mut last) = self.0.lock() {
+            *last = Some(message);
+        }
+    }
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -247,16 +264,18 @@ impl PostgresStore {
             config.application_name("stratus-marketplace");
         }
         let manager = PostgresConnectionManager::new(config, NoTls);
+        let last_connect_error = Arc::new(Mutex::new(None));
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
             .min_idle(Some(0))
             .connection_timeout(CONNECT_TIMEOUT)
             .test_on_check_out(true)
-            .error_handler(Box::new(r2d2::NopErrorHandler))
+            .error_handler(Box::new(LastError(Arc::clone(&last_connect_error))))
             .build_unchecked(manager);
         let store = PostgresStore {
             pool,
             view: RwLock::new(View::default()),
+            last_connect_error,
         };
         store.migrate()?;
         store.refresh()?;
@@ -273,10 +292,15 @@ impl PostgresStore {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut client = self
-                .pool
-                .get()
-                .map_err(|e| StoreError::Unavailable(format!("cannot reach the database: {e}")))?;
+            let mut client = self.pool.get().map_err(|e| {
+                let why = self
+                    .last_connect_error
+                    .lock()
+                    .ok()
+                    .and_then(|last| last.clone())
+                    .unwrap_or_else(|| e.to_string());
+                StoreError::Unavailable(format!("cannot reach the database: {why}"))
+            })?;
             match work(&mut client) {
                 Ok(value) => return Ok(value),
                 Err(Failure::Store(error)) => return Err(error),
