@@ -35,9 +35,10 @@
 //!   (identifier, email) locks sorted, then the counter), so transactions
 //!   cannot deadlock one another; a serialisation failure or deadlock
 //!   reported anyway is retried.
-//! - Connections come from an r2d2 pool, each checked before use. When the
-//!   database cannot be reached, or a connection breaks, an operation is
-//!   retried on a fresh connection, then fails with
+//! - Connections come from an r2d2 pool. When a connection broke (the
+//!   database restarted), the operation runs again on another one, so
+//!   connections are not checked by a round trip before each use; when the
+//!   database cannot be reached, an operation fails with
 //!   [`StoreError::Unavailable`] (the HTTP layer answers 503); the pool
 //!   reconnects by itself when the database is back. A put retried after
 //!   a lost commit is harmless: the same document under the same key is
@@ -61,8 +62,8 @@ const MIGRATION_LOCK: i64 = 0x0073_7472_6174_7573;
 /// How long a request waits for a connection before the database is
 /// declared unavailable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// How many times an operation runs when the connection breaks or the
-/// database reports a serialisation failure.
+/// How many times an operation runs when the database reports a
+/// serialisation failure or a deadlock.
 const ATTEMPTS: usize = 3;
 /// The default number of connections per server process.
 pub const DEFAULT_POOL_SIZE: u32 = 16;
@@ -269,7 +270,9 @@ impl PostgresStore {
             .max_size(pool_size.max(1))
             .min_idle(Some(0))
             .connection_timeout(CONNECT_TIMEOUT)
-            .test_on_check_out(true)
+            // Not checked by a round trip before each use: a connection
+            // that broke while idle fails at once and is replaced below.
+            .test_on_check_out(false)
             .error_handler(Box::new(LastError(Arc::clone(&last_connect_error))))
             .build_unchecked(manager);
         let store = PostgresStore {
@@ -290,8 +293,11 @@ impl PostgresStore {
         mut work: impl FnMut(&mut postgres::Client) -> std::result::Result<T, Failure>,
     ) -> Result<T> {
         let mut attempt = 0;
+        // After a database restart every idle connection is broken: each
+        // fails at once and is dropped; a new one is then made.
+        let mut broken = 0;
+        let most_broken = self.pool.max_size() as usize + 1;
         loop {
-            attempt += 1;
             let mut client = self.pool.get().map_err(|e| {
                 let why = self
                     .last_connect_error
@@ -304,7 +310,12 @@ impl PostgresStore {
             match work(&mut client) {
                 Ok(value) => return Ok(value),
                 Err(Failure::Store(error)) => return Err(error),
-                Err(Failure::Sql(error)) if attempt < ATTEMPTS && is_retryable(&error) => {
+                Err(Failure::Sql(error)) if is_unavailable(&error) && broken < most_broken => {
+                    tracing::debug!("store: a broken connection, retrying: {error}");
+                    broken += 1;
+                }
+                Err(Failure::Sql(error)) if attempt + 1 < ATTEMPTS && is_retryable(&error) => {
+                    attempt += 1;
                     tracing::debug!("store: retrying after: {error}");
                     std::thread::sleep(Duration::from_millis(20 * attempt as u64));
                 }
