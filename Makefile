@@ -54,6 +54,7 @@ bench-download: build
 # The Marketplace server's part of `make bench` alone.
 bench-marketplace: build
 	sh bench/marketplace.sh target/release bench-out
+	sh bench/marketplace-postgres.sh target/release bench-out
 
 # Every fuzz target for FUZZ_SECONDS each (needs cargo-fuzz; see fuzz/README.md).
 FUZZ_SECONDS ?= 60
