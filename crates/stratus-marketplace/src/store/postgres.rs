@@ -18,11 +18,15 @@
 //!   a lost connection the notifications in between are gone; the
 //!   revision check has neither gap. No document cache is kept (a
 //!   document is one indexed read), so nothing else can go stale.
-//! - Every write is one transaction. A put first takes a transaction-level
-//!   advisory lock on its (identifier, email), so that two servers putting
-//!   versions of one image at once are serialised and "older than latest"
-//!   is checked against what the other committed (READ COMMITTED takes a
-//!   new snapshot per statement, after the lock is held).
+//! - Every write is one transaction, acknowledged once committed. Puts go
+//!   through one writer thread per process that commits in groups, as the
+//!   embedded backend does: the puts waiting at that moment share one
+//!   transaction, so one flush of the database's log serves many uploads.
+//!   A put first takes a transaction-level advisory lock on its
+//!   (identifier, email), so that two servers putting versions of one
+//!   image at once are serialised and "older than latest" is checked
+//!   against what the other committed (READ COMMITTED takes a new
+//!   snapshot per statement, after the lock is held).
 //! - Revisions come from a one-row counter (`revision`) updated inside the
 //!   writing transaction, just before the entry row is written. The row
 //!   lock is held until commit, so writes commit in revision order and a
@@ -45,7 +49,8 @@
 //!   [`Put::Unchanged`].
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use postgres::types::ToSql;
@@ -152,12 +157,28 @@ struct View {
 
 /// The PostgreSQL store.
 pub struct PostgresStore {
-    pool: Pool,
+    db: Arc<Connections>,
     view: RwLock<View>,
+    writer: Mutex<Option<(mpsc::Sender<WriteRequest>, JoinHandle<()>)>>,
+}
+
+/// The pool, shared by the store and its writer thread.
+struct Connections {
+    pool: Pool,
     /// Why the pool last failed to connect (with the driver's causes,
     /// which the pool's own timeout error drops).
     last_connect_error: Arc<Mutex<Option<String>>>,
 }
+
+/// Puts waiting for the writer thread.
+struct WriteRequest {
+    batch: Vec<(Entry, Vec<u8>)>,
+    order: Order,
+    reply: mpsc::SyncSender<Result<Vec<Result<Put>>>>,
+}
+
+/// The most puts one transaction of the writer takes.
+const MAX_GROUP: usize = 256;
 
 /// Keeps the pool's last connection error for the 503 message.
 #[derive(Debug)]
@@ -275,10 +296,20 @@ impl PostgresStore {
             .test_on_check_out(false)
             .error_handler(Box::new(LastError(Arc::clone(&last_connect_error))))
             .build_unchecked(manager);
-        let store = PostgresStore {
+        let db = Arc::new(Connections {
             pool,
-            view: RwLock::new(View::default()),
             last_connect_error,
+        });
+        let (sender, receiver) = mpsc::channel();
+        let writer_db = Arc::clone(&db);
+        let handle = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || write_loop(&writer_db, &receiver))
+            .map_err(|e| StoreError::Io(format!("cannot start the writer thread: {e}")))?;
+        let store = PostgresStore {
+            db,
+            view: RwLock::new(View::default()),
+            writer: Mutex::new(Some((sender, handle))),
         };
         store.migrate()?;
         store.refresh()?;
@@ -286,6 +317,16 @@ impl PostgresStore {
         Ok(store)
     }
 
+    /// [`Connections::with_client`].
+    fn with_client<T>(
+        &self,
+        work: impl FnMut(&mut postgres::Client) -> std::result::Result<T, Failure>,
+    ) -> Result<T> {
+        self.db.with_client(work)
+    }
+}
+
+impl Connections {
     /// Run `work` on a pooled connection, again on a fresh one when the
     /// connection broke or the transaction must be retried.
     fn with_client<T>(
@@ -323,7 +364,9 @@ impl PostgresStore {
             }
         }
     }
+}
 
+impl PostgresStore {
     /// Apply the migrations this database lacks, one transaction each,
     /// under the migration lock.
     fn migrate(&self) -> Result<()> {
@@ -569,6 +612,67 @@ fn write_one(
     }))
 }
 
+/// The writer thread: the puts waiting together are committed in one
+/// transaction (one commit, so one flush of the database's log, for many
+/// uploads), until every sender is gone.
+fn write_loop(db: &Connections, requests: &mpsc::Receiver<WriteRequest>) {
+    while let Ok(first) = requests.recv() {
+        let mut size = first.batch.len();
+        let mut group = vec![first];
+        while size < MAX_GROUP {
+            match requests.try_recv() {
+                Ok(request) => {
+                    size += request.batch.len();
+                    group.push(request);
+                }
+                Err(_) => break,
+            }
+        }
+        commit_group(db, group);
+    }
+}
+
+/// One transaction for a group of puts: every (identifier, email) lock
+/// first (sorted), then each put with its own "older than latest" check,
+/// which sees the puts before it.
+fn commit_group(db: &Connections, group: Vec<WriteRequest>) {
+    let outcome = db.with_client(|client| {
+        let mut transaction = client.transaction()?;
+        lock_groups(
+            &mut transaction,
+            group
+                .iter()
+                .flat_map(|r| r.batch.iter().map(|(e, _)| &e.key)),
+        )?;
+        let mut outcomes = Vec::with_capacity(group.len());
+        for request in &group {
+            let mut results = Vec::with_capacity(request.batch.len());
+            for (entry, document) in &request.batch {
+                results.push(write_one(&mut transaction, entry, document, request.order)?);
+            }
+            outcomes.push(results);
+        }
+        transaction.commit()?;
+        Ok(outcomes)
+    });
+    match outcome {
+        Ok(outcomes) => {
+            for (request, results) in group.into_iter().zip(outcomes) {
+                let _ = request.reply.send(Ok(results));
+            }
+        }
+        Err(error) => {
+            tracing::error!("store: transaction failed: {error}");
+            for request in group {
+                let _ = request.reply.send(Err(match &error {
+                    StoreError::Unavailable(detail) => StoreError::Unavailable(detail.clone()),
+                    other => StoreError::Database(other.to_string()),
+                }));
+            }
+        }
+    }
+}
+
 fn pending_from_row(id: &str, row: &Row) -> Result<Pending> {
     Ok(Pending {
         id: id.to_string(),
@@ -590,16 +694,23 @@ impl Store for PostgresStore {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        self.with_client(|client| {
-            let mut transaction = client.transaction()?;
-            lock_groups(&mut transaction, batch.iter().map(|(e, _)| &e.key))?;
-            let mut results = Vec::with_capacity(batch.len());
-            for (entry, document) in &batch {
-                results.push(write_one(&mut transaction, entry, document, order)?);
-            }
-            transaction.commit()?;
-            Ok(results)
-        })
+        let (reply, answer) = mpsc::sync_channel(1);
+        {
+            let writer = self.writer.lock().map_err(poisoned)?;
+            let (sender, _) = writer
+                .as_ref()
+                .ok_or_else(|| StoreError::Database("the store is closed".into()))?;
+            sender
+                .send(WriteRequest {
+                    batch,
+                    order,
+                    reply,
+                })
+                .map_err(|_| StoreError::Database("the writer thread stopped".into()))?;
+        }
+        answer
+            .recv()
+            .map_err(|_| StoreError::Database("the writer thread stopped".into()))?
     }
 
     fn document(&self, key: &Key) -> Result<Option<Vec<u8>>> {
@@ -830,8 +941,22 @@ impl Store for PostgresStore {
     }
 
     fn close(&self) -> Result<()> {
-        // The pool closes its connections when dropped; nothing is buffered.
+        // Finish the puts waiting; the pool closes its connections when
+        // dropped.
+        let writer = self.writer.lock().map_err(poisoned)?.take();
+        if let Some((sender, handle)) = writer {
+            drop(sender);
+            handle
+                .join()
+                .map_err(|_| StoreError::Database("the writer thread panicked".into()))?;
+        }
         Ok(())
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        let _ = self.close();
     }
 }
 
