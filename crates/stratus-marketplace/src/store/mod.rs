@@ -3,7 +3,7 @@
 //! The HTTP layer sees only the trait, so a backend can be swapped without
 //! touching it. The trait is synchronous and the HTTP layer calls it on
 //! tokio's blocking pool (`spawn_blocking`): SQLite is a blocking library,
-//! a PostgreSQL backend would use a pool of blocking connections (the
+//! the PostgreSQL backend uses a pool of blocking connections (the
 //! `postgres` crate) the same way, and a synchronous trait keeps every
 //! backend plain code that `import`, `export` and `check` call directly,
 //! with no runtime.
@@ -11,8 +11,8 @@
 //! The operations are the Marketplace's own (put with the "older than
 //! latest" rule, the listing query of §4.2, tags, endorsers), not rows and
 //! columns: the embedded backend answers most of them from an in-memory
-//! index ([`index`]), while a backend shared by several servers would
-//! answer them in SQL. "Latest" is never stored: it is always the entry
+//! index ([`index`]); the PostgreSQL backend keeps the same index and
+//! brings it up to date from the database before each read. "Latest" is never stored: it is always the entry
 //! with the greatest `created` of its (identifier, email).
 //!
 //! - [`sqlite`]: the embedded backend (one server process per data
