@@ -12,8 +12,9 @@
 //! latest" rule, the listing query of §4.2, tags, endorsers), not rows and
 //! columns: the embedded backend answers most of them from an in-memory
 //! index ([`index`]); the PostgreSQL backend keeps the same index and
-//! brings it up to date from the database before each read. "Latest" is never stored: it is always the entry
-//! with the greatest `created` of its (identifier, email).
+//! brings it up to date from the database before each read. "Latest" is
+//! never stored: it is always the entry with the greatest `created` of its
+//! (identifier, email).
 //!
 //! - [`sqlite`]: the embedded backend (one server process per data
 //!   directory).
