@@ -38,7 +38,9 @@ pgpid=""
 cleanup() {
     for pid in $pids; do kill "$pid" 2> /dev/null || true; done
     if [ -n "$pgpid" ]; then
-        kill -INT "$pgpid" 2> /dev/null || true
+        # $pgpid is the subshell of as_owner; the server's own pid is in
+        # its lock file.
+        kill -INT "$(head -n 1 "$pgroot/data/postmaster.pid" 2> /dev/null)" 2> /dev/null || true
         wait "$pgpid" 2> /dev/null || true
     fi
     [ -n "$pgroot" ] && rm -rf "$pgroot"
