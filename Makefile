@@ -1,6 +1,7 @@
 # stratus: build, test, demo, benchmarks, man pages, packaging.
 #   make demo    run the main job end to end on embedded defaults
-#   make test    unit tests (also without OpenSSL), black-box tests, clippy,
+#   make test    unit tests (also without OpenSSL), black-box tests (the
+#                Marketplace's on SQLite, then on PostgreSQL), clippy,
 #                rustfmt, man pages up to date
 
 PREFIX ?= /usr/local
@@ -17,6 +18,8 @@ COMMANDS = stratus-build-metadata stratus-sign-metadata stratus-validate-metadat
 	stratus-policy-image stratus-download-image \
 	stratus-create-image stratus-run-instance stratus-describe-instance stratus-kill-instance \
 	stratus-marketplace
+# The Marketplace server's black-box tests, run again on PostgreSQL.
+MARKETPLACE_TESTS = $(patsubst bin-tests/tests/%.rs,--test %,$(filter-out %/marketplace_cluster.rs,$(wildcard bin-tests/tests/marketplace*.rs)))
 KIT = install.sh stratus-context stratus-firstboot rc.local.fragment \
 	stratus-context.service stratus-firstboot.service
 
@@ -31,6 +34,7 @@ test:
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 	$(CARGO) test -p stratus-core --no-default-features --lib
+	STRATUS_TEST_STORE=postgres $(CARGO) test -p stratus-bin-tests $(MARKETPLACE_TESTS)
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p stratus-core --no-default-features --all-targets -- -D warnings
 	$(CARGO) fmt --all --check
@@ -50,6 +54,7 @@ bench-download: build
 # The Marketplace server's part of `make bench` alone.
 bench-marketplace: build
 	sh bench/marketplace.sh target/release bench-out
+	sh bench/marketplace-postgres.sh target/release bench-out
 
 # Replication catch-up (serve --follow) alone.
 bench-replication: build

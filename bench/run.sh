@@ -17,6 +17,9 @@
 #      the shapes that once took minutes, refused at their limits.
 #   7-10. The Marketplace server against nginx and stratus-validate-metadata
 #      (bench/marketplace.sh; needs nginx and wrk).
+#   14-15. The server on PostgreSQL next to SQLite: uploads over two
+#      servers, GET of one entry (bench/marketplace-postgres.sh; needs
+#      PostgreSQL and wrk).
 #   11-12. The verified download and a cache hit against curl | gunzip |
 #      tee | sha1sum and sha512sum (bench/download.sh).
 #   13. Replication catch-up: a follower's verified commits per second
@@ -246,5 +249,6 @@ if [ -n "$shapes" ]; then
 fi
 
 sh "$here/marketplace.sh" "$bin" "$(pwd)"
+sh "$here/marketplace-postgres.sh" "$bin" "$(pwd)"
 sh "$here/download.sh" "$bin" "$(pwd)"
 sh "$here/replication.sh" "$bin" "$(pwd)"

@@ -9,6 +9,12 @@
 //! second) and see the response exactly as sent. Independent peers (curl
 //! for multipart forms and HTTPS) are used where they matter.
 //!
+//! With `STRATUS_TEST_STORE=postgres`, every server runs on PostgreSQL
+//! instead of SQLite: each data directory gets its own database in a
+//! cluster the test process starts ([`pgkit`]), so that the same tests
+//! check both backends. Tests of what only SQLite has (the data
+//! directory's lock, its database file) skip there, saying why.
+//!
 //! Test files using it declare `mod common;`, `mod sigkit;` and
 //! `mod market;`.
 
@@ -23,7 +29,44 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+#[path = "../pgkit/mod.rs"]
+pub mod pgkit;
+
 pub const MARKET: &str = "stratus-marketplace";
+
+/// Whether the servers of this run use PostgreSQL
+/// (`STRATUS_TEST_STORE=postgres`); it must then be installed.
+pub fn on_postgres() -> bool {
+    let wanted = std::env::var("STRATUS_TEST_STORE").is_ok_and(|v| v == "postgres");
+    if wanted {
+        assert!(
+            pgkit::binaries().is_some(),
+            "STRATUS_TEST_STORE=postgres: PostgreSQL is not installed \
+             (apt-get install postgresql; .ci/run installs it)"
+        );
+    }
+    wanted
+}
+
+/// On PostgreSQL, print why the calling test does not apply and return
+/// `true` (the test returns).
+pub fn skip_on_postgres(why: &str) -> bool {
+    if on_postgres() {
+        eprintln!("skipped on PostgreSQL: {why}");
+        return true;
+    }
+    false
+}
+
+/// Point `command` at the store of the data directory `data`: nothing on
+/// SQLite (the directory holds it), its own database on PostgreSQL.
+pub fn store_env(command: &mut Command, data: &Path) {
+    if on_postgres() {
+        command
+            .env("MARKETPLACE_STORE_TYPE", "postgres")
+            .env("MARKETPLACE_STORE_URL", pgkit::shared().database_for(data));
+    }
+}
 /// "Now" for the legacy catalogue (marketplace.md §7.1): the 2016 and 2020
 /// fixtures are valid, `valid-expired-signature.xml` is expired.
 pub const NOW_2015: &str = "2015-01-01T00:00:00Z";
@@ -131,13 +174,27 @@ impl Server {
             .arg(&data)
             .arg("--config")
             .arg(&config)
-            .args(&options.args)
+            .args(&options.args);
+        store_env(&mut command, &data);
+        command
             .envs(options.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap());
         let mut child = command.spawn().expect("stratus-marketplace starts");
         let addr = wait_for_listening(&mut child, &log);
+        if on_postgres()
+            && !options
+                .env
+                .iter()
+                .any(|(k, _)| k == "MARKETPLACE_STORE_TYPE")
+        {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            assert!(
+                text.contains("store: PostgreSQL"),
+                "not on PostgreSQL:\n{text}"
+            );
+        }
         Server {
             child: Some(child),
             addr,
@@ -678,6 +735,9 @@ pub fn listed_created(reply: &Reply) -> Vec<String> {
 pub fn market(args: &[&str]) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let mut c = server_command(dir.path(), None);
+    if let Some(at) = args.iter().position(|a| *a == "--data") {
+        store_env(&mut c, Path::new(args[at + 1]));
+    }
     c.args(args);
     run_with_input(c, b"")
 }

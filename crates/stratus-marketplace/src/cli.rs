@@ -1,4 +1,4 @@
-//! The `stratus-marketplace` command: `serve`, `import`, `export`, `check`.
+//! The `stratus-marketplace` command: `serve`, `import`, `export`, `check`, `migrate`.
 //! Its clap definition also makes the man pages (`xtask man`).
 
 use std::io::Write;
@@ -34,12 +34,18 @@ Exit codes:
   1    import or check found documents that do not verify
   2    usage or configuration error (bad option, unknown key, bad value)
   7    the address cannot be listened on (in use, not permitted)
-  255  other error (data directory unusable or in use, trust or TLS files)
+  255  other error (data directory unusable or in use, database unreachable,
+       trust or TLS files)
 
 Configuration: --config FILE, else the first of ./marketplace.cfg,
 $HOME/marketplace.cfg, /etc/stratuslab/marketplace.cfg (Java properties,
 the legacy keys); MARKETPLACE_<KEY> variables override it (data.dir:
-MARKETPLACE_DATA_DIR); options override both.";
+MARKETPLACE_DATA_DIR); options override both.
+
+Store: SQLite in the data directory, one server per directory; with
+store.type=postgres and store.url=postgres://USER@HOST/DB (or the rdbms.*
+keys), a PostgreSQL database that several servers share as one Marketplace
+(503 while it cannot be reached; `migrate` moves a store there).";
 
 /// The StratusLab Marketplace server: a registry of signed image metadata
 /// with the legacy HTTP API, on an embedded store.
@@ -97,6 +103,15 @@ pub enum Command {
     /// --ca or --trust-dir, against those anchors), and reports each failure by key (exit 1).
     #[command(after_help = EXIT_CODES_HELP)]
     Check(Check),
+    /// Move the store to another backend (SQLite to PostgreSQL), verifying every entry
+    ///
+    /// Reads every entry of --from, verifies its document as an upload is (with --ca or
+    /// --trust-dir, against those anchors), writes it to --to and reads it back to compare.
+    /// Documents that do not verify are reported by key and not moved (exit 1). Entries the
+    /// target already holds are left as they are, so an interrupted migration is run again.
+    /// Uploads awaiting e-mail confirmation are not moved. Stop the servers of --from first.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Migrate(Migrate),
 }
 
 /// Options every subcommand takes.
@@ -234,6 +249,7 @@ pub fn main() -> i32 {
         Command::Import(c) => &c.common,
         Command::Export(c) => &c.common,
         Command::Check(c) => &c.common,
+        Command::Migrate(c) => &c.common,
     };
     init_logging(common);
     let result = match cli.command {
@@ -241,6 +257,7 @@ pub fn main() -> i32 {
         Command::Import(import) => run_import(import),
         Command::Export(export) => run_export(export),
         Command::Check(check) => run_check(check),
+        Command::Migrate(migrate) => run_migrate(migrate),
     };
     match result {
         Ok(code) => code,
@@ -327,7 +344,7 @@ fn run_serve(args: Serve) -> Result<i32, Failure> {
         ),
         None => None,
     };
-    let store = Arc::new(SqliteStore::open(&settings.data_dir)?);
+    let store = crate::store::open(&settings.store, &settings.data_dir)?;
     let listener = StdListener::bind(settings.listen).map_err(|e| {
         Failure::new(
             EXIT_NETWORK,
@@ -476,7 +493,7 @@ fn run_serve(args: Serve) -> Result<i32, Failure> {
 /// A follower for each peer of the settings.
 fn followers(
     settings: &Settings,
-    store: &Arc<SqliteStore>,
+    store: &Arc<dyn Store>,
     checker: &Arc<Checker>,
 ) -> Result<Vec<Arc<crate::follow::Follower>>, Failure> {
     if settings.follow.peers.is_empty() {
@@ -489,10 +506,9 @@ fn followers(
         .peers
         .iter()
         .map(|peer| {
-            let store: Arc<dyn Store> = store.clone();
             Arc::new(crate::follow::Follower::new(
                 peer.clone(),
-                store,
+                store.clone(),
                 checker.clone(),
                 client.clone(),
                 settings.max_body_bytes,
@@ -515,7 +531,7 @@ fn run_import(args: Import) -> Result<i32, Failure> {
     }
     let found = layout::find_documents(&args.source)
         .map_err(|e| Failure::new(EXIT_RUNTIME, format!("{}: {e}", args.source.display())))?;
-    let store = SqliteStore::open(&settings.data_dir)?;
+    let store = crate::store::open(&settings.store, &settings.data_dir)?;
     let (mut imported, mut skipped) = (0usize, 0usize);
     let mut batch = Vec::new();
     let flush = |batch: &mut Vec<(crate::entry::Entry, Vec<u8>)>| -> Result<(), Failure> {
@@ -567,7 +583,7 @@ fn run_import(args: Import) -> Result<i32, Failure> {
 
 fn run_export(args: Export) -> Result<i32, Failure> {
     let settings = settings(Overrides::default(), &args.common)?;
-    let store = SqliteStore::open(&settings.data_dir)?;
+    let store = crate::store::open(&settings.store, &settings.data_dir)?;
     let keys = store.keys()?;
     let mut written = 0usize;
     for key in &keys {
@@ -597,12 +613,18 @@ fn export_root(target: &Path) -> PathBuf {
 fn run_check(args: Check) -> Result<i32, Failure> {
     let settings = settings(trust_overrides(&args.trust), &args.common)?;
     let checker = checker(&settings)?;
-    let store = SqliteStore::open(&settings.data_dir)?;
     let mut bad = 0usize;
-    for problem in store.integrity_check()? {
-        bad += 1;
-        eprintln!("database: {problem}");
-    }
+    let store: Arc<dyn Store> = match &settings.store {
+        crate::store::Backend::Sqlite => {
+            let store = SqliteStore::open(&settings.data_dir)?;
+            for problem in store.integrity_check()? {
+                bad += 1;
+                eprintln!("database: {problem}");
+            }
+            Arc::new(store)
+        }
+        backend => crate::store::open(backend, &settings.data_dir)?,
+    };
     let keys = store.keys()?;
     for key in &keys {
         let verdict = match store.document(key)? {
@@ -626,4 +648,94 @@ fn run_check(args: Check) -> Result<i32, Failure> {
     store.close()?;
     println!("checked {} entries: {bad} problems", keys.len());
     Ok(if bad > 0 { EXIT_INVALID } else { EXIT_OK })
+}
+
+/// `migrate --from sqlite:DIR --to postgres:URL`.
+#[derive(Debug, Args)]
+pub struct Migrate {
+    /// The store to read: sqlite:DIR (a data directory) or postgres:URL
+    #[arg(long, value_name = "STORE")]
+    pub from: String,
+    /// The store to write: postgres:URL (a postgres:// URL or key=value string) or sqlite:DIR
+    #[arg(long, value_name = "STORE")]
+    pub to: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: Common,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub trust: Trust,
+}
+
+/// A store named on the command line: `sqlite:DIR` or `postgres:URL`.
+fn store_argument(option: &str, value: &str) -> Result<(crate::store::Backend, PathBuf), Failure> {
+    use crate::store::{postgres::DEFAULT_POOL_SIZE, Backend};
+    match value.split_once(':') {
+        Some(("sqlite", dir)) if !dir.is_empty() => {
+            let path = PathBuf::from(dir);
+            // The database file names its directory too.
+            let dir = match path.file_name() {
+                Some(name) if name == crate::store::sqlite::DATABASE_FILE => {
+                    path.parent().map(Path::to_path_buf).unwrap_or(path)
+                }
+                _ => path,
+            };
+            Ok((Backend::Sqlite, dir))
+        }
+        Some(("postgres", url)) if !url.is_empty() => Ok((
+            Backend::Postgres {
+                url: url.to_string(),
+                pool_size: DEFAULT_POOL_SIZE,
+            },
+            PathBuf::new(),
+        )),
+        _ => Err(Failure::new(
+            EXIT_USAGE,
+            format!("{option}: expected sqlite:DIR or postgres:URL, not '{value}'"),
+        )),
+    }
+}
+
+fn run_migrate(args: Migrate) -> Result<i32, Failure> {
+    let settings = settings(trust_overrides(&args.trust), &args.common)?;
+    let checker = checker(&settings)?;
+    let (from_backend, from_dir) = store_argument("--from", &args.from)?;
+    let (to_backend, to_dir) = store_argument("--to", &args.to)?;
+    if from_backend == crate::store::Backend::Sqlite
+        && !from_dir.join(crate::store::sqlite::DATABASE_FILE).is_file()
+    {
+        return Err(Failure::new(
+            EXIT_USAGE,
+            format!(
+                "--from: {}: no {} there",
+                from_dir.display(),
+                crate::store::sqlite::DATABASE_FILE
+            ),
+        ));
+    }
+    let from = crate::store::open(&from_backend, &from_dir)?;
+    let to = crate::store::open(&to_backend, &to_dir)?;
+    let moved = crate::store::migrate::migrate(from.as_ref(), to.as_ref(), |key, document| {
+        checker
+            .check(document, &key.to_string())
+            .map(|accepted| accepted.entry)
+            .map_err(|refusal| refusal.to_string())
+    })?;
+    for (key, reason) in &moved.skipped {
+        eprintln!("skipped {key}: {reason}");
+    }
+    to.close()?;
+    from.close()?;
+    println!(
+        "migrated {} entries ({} written, {} already there, verified), skipped {}",
+        moved.written + moved.unchanged,
+        moved.written,
+        moved.unchanged,
+        moved.skipped.len()
+    );
+    Ok(if moved.skipped.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_INVALID
+    })
 }

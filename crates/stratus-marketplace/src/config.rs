@@ -127,6 +127,8 @@ const KEYS: &[(&str, Kind, bool)] = &[
     ("server.tls.key", Kind::AbsolutePath, false),
     ("server.request.timeout", Kind::Seconds, true),
     ("server.max.connections", Kind::PositiveInteger, true),
+    ("store.url", Kind::Any, true),
+    ("store.pool.size", Kind::PositiveInteger, true),
     ("trust.ca", Kind::Paths, false),
     ("trust.dir", Kind::Paths, false),
     ("trust.crl", Kind::Paths, false),
@@ -229,6 +231,9 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// The data directory (database, lock, `.sync`).
     pub data_dir: PathBuf,
+    /// Where the entries live: SQLite in the data directory, or
+    /// PostgreSQL (`store.type=postgres`).
+    pub store: crate::store::Backend,
     /// The second mount point (`/marketplace`), or `None` for `/` only.
     pub prefix: Option<String>,
     /// `marketplace.type=replica`: uploads are refused (403).
@@ -397,10 +402,10 @@ fn check(kind: Kind, value: &str) -> Result<(), &'static str> {
         Kind::AbsolutePath => value.starts_with('/'),
         Kind::PositiveInteger => value.parse::<u64>().is_ok_and(|n| n > 0),
         Kind::StoreType => {
-            if value == "mysql" || value == "postgres" {
-                return Err("memory or native (the RDBMS stores were removed; the index is always rebuilt from the store)");
+            if value == "mysql" {
+                return Err("memory, native or postgres (the MySQL store was removed)");
             }
-            value == "memory" || value == "native"
+            value == "memory" || value == "native" || value == "postgres"
         }
         Kind::FileStoreType => value == "file" || value == "couchbase",
         Kind::ReplicationType => value == "public" || value == "private",
@@ -421,7 +426,7 @@ fn check(kind: Kind, value: &str) -> Result<(), &'static str> {
         Kind::Url | Kind::Urls => "a URL (http, https, ftp or file)",
         Kind::AbsolutePath => "an absolute path",
         Kind::PositiveInteger | Kind::Seconds => "a positive integer",
-        Kind::StoreType => "memory or native",
+        Kind::StoreType => "memory, native or postgres",
         Kind::FileStoreType => "file or couchbase",
         Kind::ReplicationType => "public or private",
         Kind::SocketAddress => "an address and port such as 127.0.0.1:9204 or [::1]:9204",
@@ -649,6 +654,7 @@ fn settings(
             max_results: usize::try_from(number("sparql.max.results", 10_000))
                 .unwrap_or(usize::MAX),
         },
+        store: store_backend(values)?,
         file,
         listen,
         data_dir,
@@ -750,6 +756,58 @@ fn whitelist_settings(
             .filter(|v| !v.is_empty())
             .map(str::to_string),
     })
+}
+
+/// The store backend: `store.type=postgres` takes `store.url`, else a
+/// connection string made of the legacy `rdbms.*` keys.
+fn store_backend(values: &Values) -> Result<crate::store::Backend, ConfigError> {
+    use crate::store::Backend;
+    if values.get("store.type") != Some("postgres") {
+        return Ok(Backend::Sqlite);
+    }
+    let pool_size = values
+        .get("store.pool.size")
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(crate::store::postgres::DEFAULT_POOL_SIZE);
+    if let Some(url) = values.get("store.url") {
+        return Ok(Backend::Postgres {
+            url: url.to_string(),
+            pool_size,
+        });
+    }
+    let Some(dbname) = values.get("rdbms.dbname").filter(|v| !v.is_empty()) else {
+        return Err(ConfigError {
+            origin: values.origin("store.type"),
+            message: "'store.type=postgres' needs 'store.url' (or 'rdbms.dbname' and the \
+                      other rdbms.* keys)"
+                .into(),
+        });
+    };
+    let mut parts = vec![format!("dbname={}", quote_connection_value(dbname))];
+    for (key, name) in [
+        ("rdbms.host", "host"),
+        ("rdbms.port", "port"),
+        ("rdbms.dbuser", "user"),
+        ("rdbms.dbpass", "password"),
+    ] {
+        if let Some(value) = values.get(key).filter(|v| !v.is_empty()) {
+            let value = match parse_port(value) {
+                Some(port) if key == "rdbms.port" => port.to_string(),
+                _ => value.to_string(),
+            };
+            parts.push(format!("{name}={}", quote_connection_value(&value)));
+        }
+    }
+    Ok(Backend::Postgres {
+        url: parts.join(" "),
+        pool_size,
+    })
+}
+
+/// A value of a `key=value` connection string: single-quoted, with `\`
+/// and `'` escaped.
+fn quote_connection_value(value: &str) -> String {
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
 /// The data directory when none is configured: `$XDG_DATA_HOME/stratus-marketplace`,

@@ -53,7 +53,15 @@ impl ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> Self {
-        ApiError::internal(format!("store error: {error}"))
+        match error {
+            // The database is down or restarting: say so, the client may
+            // retry; nothing was acknowledged.
+            crate::store::StoreError::Unavailable(_) => {
+                tracing::warn!("{error}");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
+            }
+            _ => ApiError::internal(format!("store error: {error}")),
+        }
     }
 }
 

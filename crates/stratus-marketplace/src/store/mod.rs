@@ -3,7 +3,7 @@
 //! The HTTP layer sees only the trait, so a backend can be swapped without
 //! touching it. The trait is synchronous and the HTTP layer calls it on
 //! tokio's blocking pool (`spawn_blocking`): SQLite is a blocking library,
-//! a PostgreSQL backend would use a pool of blocking connections (the
+//! the PostgreSQL backend uses a pool of blocking connections (the
 //! `postgres` crate) the same way, and a synchronous trait keeps every
 //! backend plain code that `import`, `export` and `check` call directly,
 //! with no runtime.
@@ -11,13 +11,17 @@
 //! The operations are the Marketplace's own (put with the "older than
 //! latest" rule, the listing query of §4.2, tags, endorsers), not rows and
 //! columns: the embedded backend answers most of them from an in-memory
-//! index ([`index`]), while a backend shared by several servers would
-//! answer them in SQL. "Latest" is never stored: it is always the entry
-//! with the greatest `created` of its (identifier, email).
+//! index ([`index`]); the PostgreSQL backend keeps the same index and
+//! brings it up to date from the database before each read. "Latest" is
+//! never stored: it is always the entry with the greatest `created` of its
+//! (identifier, email).
 //!
 //! - [`sqlite`]: the embedded backend (one server process per data
 //!   directory).
+//! - [`postgres`]: the shared backend (several server processes on one
+//!   PostgreSQL database, behaving as one Marketplace).
 //! - [`query`]: the listing query and its evaluation over entries.
+//! - [`migrate`]: moving a store to another backend, verified.
 //! - [`layout`]: the legacy file layouts of §5.1, for import, export and
 //!   `/sync`.
 //!
@@ -30,6 +34,8 @@
 
 pub mod index;
 pub mod layout;
+pub mod migrate;
+pub mod postgres;
 pub mod query;
 pub mod sqlite;
 
@@ -124,6 +130,9 @@ pub enum StoreError {
     Locked(String),
     /// The database failed.
     Database(String),
+    /// The database cannot be reached now (down, restarting, network
+    /// cut): the request may be retried later (HTTP 503).
+    Unavailable(String),
     /// A file of the data directory could not be read or written.
     Io(String),
 }
@@ -134,6 +143,9 @@ impl fmt::Display for StoreError {
             StoreError::Older => f.write_str("older than latest entry"),
             StoreError::Locked(detail) => write!(f, "the store is in use: {detail}"),
             StoreError::Database(detail) => write!(f, "database error: {detail}"),
+            StoreError::Unavailable(detail) => {
+                write!(f, "the database is unavailable, try again later: {detail}")
+            }
             StoreError::Io(detail) => f.write_str(detail),
         }
     }
@@ -145,6 +157,30 @@ impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
         StoreError::Database(error.to_string())
     }
+}
+
+/// Which backend holds the store, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in the data directory.
+    Sqlite,
+    /// A PostgreSQL database.
+    Postgres {
+        /// The connection URL or `key=value` string.
+        url: String,
+        /// The most connections this process opens.
+        pool_size: u32,
+    },
+}
+
+/// Open the store of `backend` (`data_dir` is the SQLite one's directory).
+pub fn open(backend: &Backend, data_dir: &std::path::Path) -> Result<Arc<dyn Store>> {
+    Ok(match backend {
+        Backend::Sqlite => Arc::new(sqlite::SqliteStore::open(data_dir)?),
+        Backend::Postgres { url, pool_size } => {
+            Arc::new(postgres::PostgresStore::open(url, *pool_size)?)
+        }
+    })
 }
 
 /// The result type of store operations.
