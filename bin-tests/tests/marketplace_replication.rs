@@ -64,12 +64,21 @@ impl Node {
             .arg(data)
             .arg("--config")
             .arg(&cfg)
-            .args(args)
+            .args(args);
+        store_env(&mut command, data);
+        command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap());
         let mut child = command.spawn().expect("stratus-marketplace starts");
         let addr = wait_for_listening(&mut child, &log);
+        if on_postgres() {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            assert!(
+                text.contains("store: PostgreSQL"),
+                "not on PostgreSQL:\n{text}"
+            );
+        }
         Node {
             child: Some(child),
             addr,
@@ -224,6 +233,7 @@ fn import(source: &Path, data: &Path) {
     let scratch = tempfile::tempdir().unwrap();
     let mut command = server_command(scratch.path(), None);
     command.arg("import").arg(source).arg("--data").arg(data);
+    store_env(&mut command, data);
     let output = run_with_input(command, b"");
     assert_ok(&output, "stratus-marketplace import");
 }
