@@ -701,26 +701,61 @@ fn image_urls_need_a_checksum_or_an_explicit_unverified_opt_in() {
     assert_code(&out, 2, "a forced qcow2 image URL naming a backing file");
     assert!(!d.join("evil-copy.qcow2").exists());
     // Nor when a metadata document describes it, checksums and all: the
-    // document's author does not get to pick a file of this host.
-    let described = stratus_in(
-        d,
-        "stratus-build-metadata",
-        &[s(&evil), "--location".into(), "evil.qcow2".into()],
+    // document's author does not get to pick a file of this host. The
+    // same for the other ways a header names a host file: a qcow2
+    // external data file, and a VMDK extent.
+    let host_file = d.join("host-secret.raw");
+    let mut secret = b"host-secret".to_vec();
+    secret.resize(1 << 20, 0);
+    std::fs::write(&host_file, &secret).unwrap();
+    let data_file = d.join("data-file.qcow2");
+    let data_file_option = format!("data_file={},data_file_raw=on", s(&host_file));
+    tool(
+        "qemu-img",
+        &[
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            "-o",
+            &data_file_option,
+            &s(&data_file),
+            "1M",
+        ],
     );
-    assert_ok(
-        &described,
-        "build-metadata of the image naming a backing file",
-    );
-    let evil_xml = d.join("evil.xml");
-    std::fs::write(&evil_xml, &described.stdout).unwrap();
-    let out = stratus_in(
-        d,
-        CREATE,
-        &[s(&evil_xml), "-o".into(), s(&d.join("evil-copy.qcow2"))],
-    );
-    assert_code(&out, 2, "a described image naming a backing file");
-    assert!(stderr(&out).contains("backing file"), "{}", stderr(&out));
-    assert!(!d.join("evil-copy.qcow2").exists());
+    let extent = d.join("extent.vmdk");
+    std::fs::write(
+        &extent,
+        format!(
+            "# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\n\
+             createType=\"monolithicFlat\"\nRW 2048 FLAT \"{}\" 0\n",
+            s(&host_file)
+        ),
+    )
+    .unwrap();
+    for (image, says) in [
+        (&evil, "a backing file"),
+        (&data_file, "an external data file"),
+        (&extent, "another file, extents.0"),
+    ] {
+        let name = image.file_name().unwrap().to_string_lossy().to_string();
+        let described = stratus_in(
+            d,
+            "stratus-build-metadata",
+            &[s(image), "--location".into(), name.clone()],
+        );
+        assert_ok(&described, &format!("build-metadata of {name}"));
+        let xml = d.join(format!("{name}.xml"));
+        std::fs::write(&xml, &described.stdout).unwrap();
+        let out = stratus_in(
+            d,
+            CREATE,
+            &[s(&xml), "-o".into(), s(&d.join("evil-copy.qcow2"))],
+        );
+        assert_code(&out, 2, &format!("a described {name}"));
+        assert!(stderr(&out).contains(says), "{name}: {}", stderr(&out));
+        assert!(!d.join("evil-copy.qcow2").exists());
+    }
 
     // The opt-ins are for image URLs only: an image with metadata is
     // verified against it.

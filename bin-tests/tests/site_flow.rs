@@ -1090,6 +1090,74 @@ fn upload_image_adds_the_location_signs_and_publishes() {
     );
 }
 
+/// A signed qcow2 whose header names an external data file on this host:
+/// verified (the header's bytes are what was signed), but not converted,
+/// since qemu-img would copy the host file into the output.
+#[test]
+fn format_refuses_an_image_whose_header_names_a_host_file() {
+    let lab = Lab::new();
+    let who = authors(&lab);
+    let web = WebServer::start();
+    let host = lab.write("host-secret.raw", &sample_image(1 << 20, 15));
+    let evil = lab.path("evil.qcow2");
+    let option = format!("data_file={},data_file_raw=on", arg(&host));
+    tool(
+        "qemu-img",
+        &[
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            "-o",
+            &option,
+            arg(&evil),
+            "1M",
+        ],
+    );
+    let url = web.route(
+        "/evil.qcow2",
+        Behaviour::Serve(std::fs::read(&evil).unwrap()),
+    );
+    let draft = build_in(
+        &lab,
+        &[
+            "--format",
+            "qcow2",
+            "--os",
+            "ttylinux",
+            "--title",
+            "t",
+            "--location",
+            &url,
+            arg(&evil),
+        ],
+    );
+    let doc = lab.sign_ok(
+        &["--pem-cert", arg(&who.cert), "--pem-key", arg(&who.key)],
+        &draft,
+    );
+    let meta = lab.write("m.xml", &doc);
+    let target = lab.path("out.raw");
+    let mut c = site(&lab, DOWNLOAD);
+    c.args([
+        "--ca",
+        arg(&who.ca),
+        "--format",
+        "raw",
+        "-o",
+        arg(&target),
+        arg(&meta),
+    ]);
+    let out = run_with_input(c, b"");
+    assert_code(&out, 2, "--format raw of an image naming a host file");
+    assert!(
+        stderr(&out).contains("an external data file"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!target.exists(), "a converted image was left");
+}
+
 #[test]
 fn format_converts_the_verified_image_with_qemu_img() {
     let lab = Lab::new();

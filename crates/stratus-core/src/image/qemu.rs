@@ -42,10 +42,12 @@ pub fn detect_format(path: &Path) -> Result<String> {
     Ok(detect(path)?.0)
 }
 
-/// The format of the image at `path` and the backing file its header
-/// names, if any (an image from an unchecked source must not name one: QEMU
-/// would open that host file for the guest).
-pub fn detect_format_and_backing(path: &Path) -> Result<(String, Option<String>)> {
+/// The format of the image at `path` and, if its header names one, a file
+/// other than itself that QEMU would open with it: a backing file, a qcow2
+/// external data file, or a VMDK extent (an image from elsewhere must name
+/// none: QEMU would open that host file for the guest). The file is
+/// described for a message ("a backing file (/x)").
+pub fn detect_format_and_external_file(path: &Path) -> Result<(String, Option<String>)> {
     detect(path)
 }
 
@@ -74,7 +76,7 @@ fn detect(path: &Path) -> Result<(String, Option<String>)> {
             ),
         });
     }
-    let backing = parse_info_backing(&output.stdout);
+    let external = parse_info_external_file(&output.stdout);
     let format = parse_info_format(&output.stdout).ok_or_else(|| Error::Tool {
         tool: "qemu-img",
         message: format!(
@@ -82,7 +84,7 @@ fn detect(path: &Path) -> Result<(String, Option<String>)> {
             path.display()
         ),
     })?;
-    Ok((format, backing))
+    Ok((format, external))
 }
 
 /// One output of a child, read on a thread up to one byte over
@@ -304,11 +306,41 @@ fn as_plain_file(path: &Path) -> std::path::PathBuf {
     }
 }
 
-/// The top-level `format` of `qemu-img info --output=json`.
-fn parse_info_backing(json: &[u8]) -> Option<String> {
+/// A file other than the image itself that `qemu-img info --output=json`
+/// says the image makes QEMU open: `backing-filename`, the qcow2
+/// `data-file` (which `children` does not list), or any child node but the
+/// image's own `file` (VMDK extents, and whatever a later format adds).
+fn parse_info_external_file(json: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(json).ok()?;
-    value.get("backing-filename")?.as_str().map(str::to_string)
+    if let Some(backing) = value.get("backing-filename") {
+        return Some(format!("a backing file ({})", text_of(backing)));
+    }
+    if let Some(data) = value.pointer("/format-specific/data/data-file") {
+        return Some(format!("an external data file ({})", text_of(data)));
+    }
+    let children = value.get("children")?.as_array()?;
+    children
+        .iter()
+        .find(|child| child.get("name").and_then(|n| n.as_str()) != Some("file"))
+        .map(|child| {
+            let name = child.get("name").map(text_of).unwrap_or_default();
+            let file = child
+                .pointer("/info/filename")
+                .map(text_of)
+                .unwrap_or_default();
+            format!("another file, {name} ({file})")
+        })
 }
+
+/// A JSON value as text for a message.
+fn text_of(value: &serde_json::Value) -> String {
+    match value.as_str() {
+        Some(text) => text.to_string(),
+        None => value.to_string(),
+    }
+}
+
+/// The top-level `format` of `qemu-img info --output=json`.
 
 fn parse_info_format(json: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(json).ok()?;
@@ -358,6 +390,28 @@ pub fn format_from_header(header: &[u8]) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn files_other_than_the_image_are_found_in_qemu_img_info() {
+        let plain =
+            br#"{"format":"qcow2","children":[{"name":"file","info":{"filename":"a.qcow2"}}]}"#;
+        assert_eq!(parse_info_external_file(plain), None);
+        let backing = br#"{"format":"qcow2","backing-filename":"/etc/shadow"}"#;
+        assert_eq!(
+            parse_info_external_file(backing).as_deref(),
+            Some("a backing file (/etc/shadow)")
+        );
+        let data_file = br#"{"format":"qcow2","format-specific":{"type":"qcow2","data":{"data-file":"/home/u/.ssh/id_rsa","data-file-raw":true}},"children":[{"name":"file"}]}"#;
+        assert_eq!(
+            parse_info_external_file(data_file).as_deref(),
+            Some("an external data file (/home/u/.ssh/id_rsa)")
+        );
+        let extents = br#"{"format":"vmdk","children":[{"name":"extents.0","info":{"filename":"/dev/sda"}},{"name":"file","info":{"filename":"e.vmdk"}}]}"#;
+        assert_eq!(
+            parse_info_external_file(extents).as_deref(),
+            Some("another file, extents.0 (/dev/sda)")
+        );
+    }
     use super::*;
 
     #[test]

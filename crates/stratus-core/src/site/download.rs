@@ -802,6 +802,7 @@ fn deliver(
             copy
         }
         (Some(format), _) => {
+            refuse_external_file(verified, output)?;
             let converted = new_temp(&dir)?;
             qemu_convert(verified, source_format, converted.path(), format)?;
             converted
@@ -835,6 +836,23 @@ pub(crate) fn set_mode(path: &Path, mode: u32) -> crate::error::Result<()> {
         .unwrap_or(0o022);
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & !umask))
         .map_err(|e| crate::Error::io(path, e))
+}
+
+/// Refuse to convert an image whose header names another file (a backing
+/// file, a qcow2 external data file, a VMDK extent): qemu-img would copy
+/// that file of this host into the output. The signed checksums cover the
+/// header's bytes, not the choice of a host file.
+fn refuse_external_file(verified: &Path, output: &Path) -> crate::error::Result<()> {
+    match crate::image::qemu::detect_format_and_external_file(verified)?.1 {
+        Some(file) => Err(crate::Error::from(super::SiteError::BadInput {
+            what: "the image".into(),
+            value: output.display().to_string(),
+            reason: format!(
+                "its header names {file}: not converted, qemu-img would copy that file of this host"
+            ),
+        })),
+        None => Ok(()),
+    }
 }
 
 /// `qemu-img convert -f <signed format> -O <format>`.

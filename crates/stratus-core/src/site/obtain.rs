@@ -260,15 +260,16 @@ fn unsigned_format(path: &Path, origin: &str) -> Result<String> {
 }
 
 /// The format of an image from elsewhere (downloaded, or described by a
-/// metadata document), refused when its header names a backing file:
-/// QEMU would open that file of this host for the guest, and signed
-/// checksums do not make the choice of a host file the signer's to make.
+/// metadata document), refused when its header names another file (a
+/// backing file, a qcow2 external data file, a VMDK extent): QEMU would
+/// open that file of this host for the guest, and signed checksums do not
+/// make the choice of a host file the signer's to make.
 fn without_backing_file(path: &Path, origin: &str) -> Result<String> {
-    let (format, backing) = qemu::detect_format_and_backing(path)?;
-    match backing {
-        Some(backing) => Err(bad_image(
+    let (format, external) = qemu::detect_format_and_external_file(path)?;
+    match external {
+        Some(file) => Err(bad_image(
             origin,
-            format!("its header names a backing file ({backing}): refused, QEMU would open it"),
+            format!("its header names {file}: refused, QEMU would open that file of this host"),
         )),
         None => Ok(format),
     }
