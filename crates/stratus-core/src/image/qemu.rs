@@ -341,7 +341,6 @@ fn text_of(value: &serde_json::Value) -> String {
 }
 
 /// The top-level `format` of `qemu-img info --output=json`.
-
 fn parse_info_format(json: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(json).ok()?;
     value.get("format")?.as_str().map(str::to_string)
