@@ -1098,7 +1098,7 @@ fn format_refuses_an_image_whose_header_names_a_host_file() {
     let lab = Lab::new();
     let who = authors(&lab);
     let web = WebServer::start();
-    let host = lab.write("host-secret.raw", &sample_image(1 << 20, 15));
+    let host = lab.write("host-secret.raw", sample_image(1 << 20, 15));
     let evil = lab.path("evil.qcow2");
     let option = format!("data_file={},data_file_raw=on", arg(&host));
     tool(
