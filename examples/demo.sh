@@ -8,7 +8,9 @@
 # first, then a cache hit with the image server gone), deprecate it; then
 # publish a prepared image, boot it from the Marketplace under QEMU
 # (resolved with the policy, downloaded, verified) and show what its guest
-# read from the context CD; and stop the servers. The first Marketplace
+# read from the context CD; then start a read-only replica that follows
+# the Marketplace's change feed, verifying every entry again, and stop the
+# servers. The first Marketplace
 # steps use curl, the later ones the stratus clients; the image server is
 # Python's http.server.
 #
@@ -131,17 +133,21 @@ printf 'validate.email=false\n' > marketplace.cfg
     --ca ca.pem > server.out 2> server.log &
 server=$!
 trap 'kill "$server" "$images" 2> /dev/null || true' EXIT
-tries=0
-until grep -q 'listening on' server.out 2> /dev/null; do
-    tries=$((tries + 1))
-    if [ "$tries" -gt 100 ] || ! kill -0 "$server" 2> /dev/null; then
-        cat server.log >&2
-        echo "the Marketplace did not start" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-url=$(sed -n 's|^stratus-marketplace: listening on \(http://[^ ]*\)/$|\1|p' server.out)
+# The URL a server started with its output in $1 and its log in $2 prints.
+listening() {
+    tries=0
+    until grep -q 'listening on' "$1" 2> /dev/null; do
+        tries=$((tries + 1))
+        if [ "$tries" -gt 100 ]; then
+            cat "$2" >&2
+            echo "the Marketplace did not start" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+    sed -n 's|^stratus-marketplace: listening on \(http://[^ ]*\)/$|\1|p' "$1"
+}
+url=$(listening server.out server.log)
 cat server.out
 echo "(uploads are accepted only from signers certified by the demo CA: --ca ca.pem)"
 
@@ -263,10 +269,40 @@ else
     echo "skipped: needs qemu-system-x86, busybox-static, dropbear-bin, genisoimage and apt"
 fi
 
-step "26. Stop the Marketplace (SIGTERM: requests in flight finish, the store is closed)"
-kill -TERM "$server"
+step "26. A read-only replica follows it (serve --follow): every entry verified again before it is committed"
+printf 'validate.email=false\nmarketplace.type=replica\nfollow.interval=1\n' > replica.cfg
+"$bin/stratus-marketplace" serve --listen 127.0.0.1:0 --data replica-data --config replica.cfg \
+    --ca ca.pem --follow "$url/" > replica.out 2> replica.log &
+replica=$!
+trap 'kill "$replica" "$server" 2> /dev/null || true' EXIT
+replica_url=$(listening replica.out replica.log)
+# How many entries a Marketplace's change feed (GET /changes) lists.
+entries() {
+    curl -sS "$1/changes?media=json&limit=1000" | grep -o '"sequence"' | wc -l
+}
+tries=0
+until [ "$(entries "$replica_url")" -eq "$(entries "$url")" ]; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 100 ]; then
+        cat replica.log >&2
+        echo "the replica did not catch up" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
+grep 'peer ' replica.log | sed 's/^[^ ]* *//' | tail -n 2
+echo "the replica holds the same $(entries "$replica_url") entries:"
+curl -sS "$replica_url/metadata?media=json" | head -c 300; echo " ..."
+code=$(curl -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/xml' \
+    --data-binary @ttylinux-signed.xml "$replica_url/metadata")
+echo "an upload to the replica: HTTP $code (it takes entries from its peer only)"
+[ "$code" = 403 ]
+
+step "27. Stop both Marketplaces (SIGTERM: requests in flight finish, the stores are closed)"
+kill -TERM "$replica" "$server"
+wait "$replica"
 wait "$server"
 trap - EXIT
-echo "stopped (exit 0); the store is in marketplace-data/"
+echo "stopped (exit 0); the stores are in marketplace-data/ and replica-data/"
 
 printf '\nDemo finished: files are in %s\n' "$(pwd)"
