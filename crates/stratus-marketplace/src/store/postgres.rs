@@ -153,6 +153,20 @@ type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 struct View {
     index: Index,
     revision: u64,
+    /// The oid of the database the index was read from: a database
+    /// dropped and created again (a restore) has another one.
+    database: Option<u32>,
+}
+
+/// The refresh query: the entries written after revision `$1` (none: one
+/// row of NULLs), each with the counter and the database's oid, read in
+/// one snapshot.
+fn refresh_query() -> String {
+    format!(
+        "SELECT {ENTRY_COLUMNS}, e.revision, r.value, d.oid FROM revision r \
+         CROSS JOIN (SELECT oid FROM pg_database WHERE datname = current_database()) d \
+         LEFT JOIN entries e ON e.revision > $1 ORDER BY e.revision"
+    )
 }
 
 /// The PostgreSQL store.
@@ -380,31 +394,67 @@ impl PostgresStore {
         })?
     }
 
-    /// Bring the index up to the database's latest revision.
+    /// Bring the index up to the database's latest revision. When the
+    /// database went back in time (its counter is below what this process
+    /// has seen, or it is another database under the same name: a restore
+    /// from a backup), the index is rebuilt from scratch.
     fn refresh(&self) -> Result<()> {
-        let seen = self.view.read().map_err(poisoned)?.revision;
-        let rows = self.with_client(|client| {
-            Ok(client.query(
-                &format!(
-                    "SELECT {ENTRY_COLUMNS}, revision FROM entries \
-                     WHERE revision > $1 ORDER BY revision"
-                ),
-                &[&to_i64(seen)],
-            )?)
-        })?;
-        if rows.is_empty() {
+        let (seen, known) = {
+            let view = self.view.read().map_err(poisoned)?;
+            (view.revision, view.database)
+        };
+        let rows =
+            self.with_client(|client| Ok(client.query(&refresh_query(), &[&to_i64(seen)])?))?;
+        let (counter, database) = counter_and_database(&rows)?;
+        if counter < seen || known.is_some_and(|known| known != database) {
+            tracing::warn!(
+                "store: the database went back in time (its revision is {counter}, this \
+                 server had seen {seen}; database oid {database}, was {}): rebuilding the \
+                 index from the database",
+                known.map_or_else(|| "unknown".to_string(), |k| k.to_string())
+            );
+            return self.rebuild();
+        }
+        if known.is_some() && rows.iter().all(|row| revision_of(row).is_none()) {
             return Ok(());
         }
         let mut view = self.view.write().map_err(poisoned)?;
+        view.database = Some(database);
         // Another thread may have applied a later refresh meanwhile: each
         // refresh is a prefix of the feed, so skip what it already holds.
         for row in &rows {
-            let revision = to_u64(row.get(16));
+            let Some(revision) = revision_of(row) else {
+                continue;
+            };
             if revision > view.revision {
                 view.index.insert(entry_from_row(row)?);
                 view.revision = revision;
             }
         }
+        Ok(())
+    }
+
+    /// Read every entry again into a new index, and put it in place of
+    /// the old one.
+    fn rebuild(&self) -> Result<()> {
+        let rows = self.with_client(|client| Ok(client.query(&refresh_query(), &[&0i64])?))?;
+        let (_, database) = counter_and_database(&rows)?;
+        let mut fresh = View {
+            database: Some(database),
+            ..View::default()
+        };
+        for row in &rows {
+            if let Some(revision) = revision_of(row) {
+                fresh.index.insert(entry_from_row(row)?);
+                fresh.revision = revision;
+            }
+        }
+        tracing::warn!(
+            "store: index rebuilt: {} entries, revision {}",
+            fresh.index.len(),
+            fresh.revision
+        );
+        *self.view.write().map_err(poisoned)? = fresh;
         Ok(())
     }
 
@@ -484,6 +534,19 @@ fn to_i64(n: u64) -> i64 {
 
 fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
+}
+
+/// The revision of a row of [`refresh_query`] (`None`: no entry on that row).
+fn revision_of(row: &Row) -> Option<u64> {
+    row.get::<_, Option<i64>>(16).map(to_u64)
+}
+
+/// The counter and the database's oid, as [`refresh_query`] gives them.
+fn counter_and_database(rows: &[Row]) -> Result<(u64, u32)> {
+    let row = rows
+        .first()
+        .ok_or_else(|| StoreError::Database("the revision counter is missing".into()))?;
+    Ok((to_u64(row.get(17)), row.get(18)))
 }
 
 fn entry_from_row(row: &Row) -> Result<Entry> {
@@ -1024,6 +1087,56 @@ mod tests {
         }
         let versions = pgkit::shared().psql("migrate_race", "SELECT count(*) FROM stratus_schema");
         assert_eq!(versions, MIGRATIONS.len().to_string());
+    }
+
+    #[test]
+    fn a_database_restored_under_a_running_server_is_read_again() {
+        let Some(url) = database("went_back") else {
+            return;
+        };
+        let running = PostgresStore::open(&url, 4).unwrap();
+        for created in ["2014-01-01T00:00:01Z", "2014-01-01T00:00:02Z"] {
+            let document = created.as_bytes().to_vec();
+            running
+                .put(entry("a", created), document, Order::NewerOnly)
+                .unwrap();
+        }
+        assert_eq!(running.len().unwrap(), 2);
+        // The database is replaced by an older one (here: an empty one,
+        // as a restore of a backup taken before those writes would be).
+        let cluster = pgkit::shared();
+        cluster.psql("postgres", "DROP DATABASE went_back WITH (FORCE)");
+        cluster.psql("postgres", "CREATE DATABASE went_back");
+        let other = PostgresStore::open(&url, 4).unwrap();
+        let created = "2014-01-01T00:00:00Z";
+        other
+            .put(entry("a", created), created.into(), Order::NewerOnly)
+            .unwrap();
+        // The running server lists what the database holds now: the old
+        // "latest" is gone and the new write (revision 1) is seen.
+        assert_eq!(running.len().unwrap(), 1);
+        assert_eq!(
+            running
+                .latest_created("a", "jane@example.org")
+                .unwrap()
+                .as_deref(),
+            Some(created)
+        );
+        // Same database again, its counter put back below what was seen.
+        let created = "2014-01-01T00:00:03Z";
+        running
+            .put(entry("b", created), created.into(), Order::NewerOnly)
+            .unwrap();
+        assert_eq!(running.len().unwrap(), 2);
+        cluster.psql(
+            "went_back",
+            "DELETE FROM entries WHERE identifier = 'b'; UPDATE revision SET value = 1",
+        );
+        assert_eq!(running.len().unwrap(), 1);
+        assert_eq!(
+            running.latest_created("b", "jane@example.org").unwrap(),
+            None
+        );
     }
 
     #[test]
