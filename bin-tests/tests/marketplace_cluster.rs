@@ -447,8 +447,17 @@ fn migrate_moves_a_sqlite_store_to_postgres_verifying_every_entry() {
     let postgres = server_on(&url);
     assert_eq!(views(&postgres, &ids), expected, "the same Marketplace");
     drop(postgres);
-    // Again: nothing to write, every entry verified again.
-    let output = migrate();
+    // Again, the target named `postgres:` alone: the configured store,
+    // its URL in the environment and not on the command line. Nothing to
+    // write, every entry verified again.
+    let scratch = tempfile::tempdir().unwrap();
+    let mut c = server_command(scratch.path(), None);
+    c.env("MARKETPLACE_STORE_TYPE", "postgres")
+        .env("MARKETPLACE_STORE_URL", &url)
+        .args(["migrate", "--from"])
+        .arg(format!("sqlite:{}", data.path().display()))
+        .args(["--to", "postgres:"]);
+    let output = run_with_input(c, b"");
     assert_ok(&output, "migrate again");
     assert!(
         stdout(&output).contains("(0 written, 122 already there, verified)"),
@@ -485,7 +494,31 @@ fn migrate_moves_a_sqlite_store_to_postgres_verifying_every_entry() {
     // Usage errors name the option.
     let output = market(&["migrate", "--from", "mysql:x", "--to", "postgres:y"]);
     assert_code(&output, 2, "bad --from");
-    assert!(stderr(&output).contains("--from: expected sqlite:DIR or postgres:URL"));
+    assert!(stderr(&output).contains("--from: expected sqlite:DIR, postgres:URL or postgres:"));
+    // A misspelt scheme is named, its password hidden.
+    for (given, shown) in [
+        (
+            "postgresql:postgres://stratus:s3cret@db.example.org/market",
+            "postgresql:postgres://stratus:***@db.example.org/market",
+        ),
+        (
+            "postgresql:host=db.example.org password='s3cret' dbname=market",
+            "postgresql:host=db.example.org password=*** dbname=market",
+        ),
+    ] {
+        let output = market(&["migrate", "--from", "sqlite:x", "--to", given]);
+        assert_code(&output, 2, "bad --to");
+        let text = stderr(&output);
+        assert!(text.contains(shown) && !text.contains("s3cret"), "{text}");
+    }
+    // `postgres:` alone needs a configured PostgreSQL store.
+    let output = market(&["migrate", "--from", "sqlite:x", "--to", "postgres:"]);
+    assert_code(&output, 2, "postgres: without a configured store");
+    assert!(
+        stderr(&output).contains("no store.type=postgres"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

@@ -289,9 +289,12 @@ impl PostgresStore {
     /// `key=value` connection string), migrate its schema, and load the
     /// index. `pool_size` connections at most are opened.
     pub fn open(url: &str, pool_size: u32) -> Result<PostgresStore> {
-        let config: postgres::Config = url
-            .parse()
-            .map_err(|e| StoreError::Database(format!("the database URL is invalid: {e}")))?;
+        let config: postgres::Config = url.parse().map_err(|e| {
+            StoreError::Database(format!(
+                "the database URL '{}' is invalid: {e}",
+                redact(url)
+            ))
+        })?;
         let mut config = config;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
@@ -491,6 +494,82 @@ fn describe(url: &str) -> String {
             hosts.join(", ")
         }
     )
+}
+
+/// `text` with every password of a connection string in it replaced by
+/// `***`: the `user:PASSWORD@` of a URL (`postgres://`, or any
+/// `scheme://`, so that a misspelt scheme is covered too) and the value
+/// of a `password=` parameter (of a URL's query or a `key=value` string,
+/// quoted or not). For error messages that must name what was given.
+pub fn redact(text: &str) -> String {
+    redact_parameters(&redact_userinfo(text))
+}
+
+/// The password of each `scheme://user:PASSWORD@host` in `text`, hidden.
+fn redact_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let authority = tail.find(['/', '?', '#', ' ']).unwrap_or(tail.len());
+        let (authority, after) = tail.split_at(authority);
+        match authority.rfind('@') {
+            Some(end) => {
+                let userinfo = &authority[..end];
+                match userinfo.split_once(':') {
+                    Some((user, _)) => {
+                        out.push_str(user);
+                        out.push_str(":***");
+                    }
+                    None => out.push_str(userinfo),
+                }
+                out.push_str(&authority[end..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The value of each `password=VALUE` in `text` (quoted with `'` and `\`
+/// escapes, or up to a space or `&`), hidden.
+fn redact_parameters(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("password") {
+        let (head, tail) = rest.split_at(at + "password".len());
+        out.push_str(head);
+        let spaced = tail.trim_start();
+        let Some(value) = spaced.strip_prefix('=') else {
+            rest = tail;
+            continue;
+        };
+        let value = value.trim_start();
+        out.push_str("=***");
+        rest = match value.strip_prefix('\'') {
+            Some(quoted) => {
+                let mut escaped = false;
+                let end = quoted
+                    .char_indices()
+                    .find(|&(_, c)| {
+                        let close = c == '\'' && !escaped;
+                        escaped = c == '\\' && !escaped;
+                        close
+                    })
+                    .map_or(quoted.len(), |(i, _)| i + 1);
+                &quoted[end..]
+            }
+            None => {
+                let end = value.find([' ', '&', '\t']).unwrap_or(value.len());
+                &value[end..]
+            }
+        };
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Apply what `stratus_schema` says is missing.
@@ -1087,6 +1166,39 @@ mod tests {
         }
         let versions = pgkit::shared().psql("migrate_race", "SELECT count(*) FROM stratus_schema");
         assert_eq!(versions, MIGRATIONS.len().to_string());
+    }
+
+    #[test]
+    fn passwords_of_connection_strings_are_redacted() {
+        for (given, shown) in [
+            (
+                "postgresql:postgres://stratus:s3cret@db.example.org:5432/market",
+                "postgresql:postgres://stratus:***@db.example.org:5432/market",
+            ),
+            ("postgres://u:p@ss:w@h/db?x=1", "postgres://u:***@h/db?x=1"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            (
+                "postgres://h/db?password=s3cret&x=1",
+                "postgres://h/db?password=***&x=1",
+            ),
+            (
+                "host=db user=u password = 'it\\'s s3cret' dbname=m",
+                "host=db user=u password=*** dbname=m",
+            ),
+            ("host=db password=s3cret", "host=db password=***"),
+            ("no password here", "no password here"),
+        ] {
+            assert_eq!(redact(given), shown, "{given}");
+        }
+        // An invalid store.url is named, without its password.
+        let error = PostgresStore::open("postgres://u:s3cret@h:port/db", 1)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("'postgres://u:***@h:port/db' is invalid") && !error.contains("s3cret"),
+            "{error}"
+        );
     }
 
     #[test]
