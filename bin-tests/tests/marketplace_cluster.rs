@@ -522,6 +522,40 @@ fn migrate_moves_a_sqlite_store_to_postgres_verifying_every_entry() {
 }
 
 #[test]
+fn a_running_server_reads_its_database_again_after_a_restore_from_a_backup() {
+    if !pgkit::available() {
+        return;
+    }
+    let cluster = pgkit::shared();
+    let url = cluster.create_database("restored");
+    let server = server_on(&url);
+    assert_eq!(server.post(&indate()).status, 201);
+    let backup = cluster.dump("restored");
+    assert_eq!(server.post(&newer()).status, 201);
+    let latest = || listed_created(&server.get_as(&format!("/metadata/{BEE8}"), "application/xml"));
+    assert_eq!(latest(), [NEWER_CREATED]);
+    // The database goes back in time under the running server.
+    cluster.restore("restored", &backup);
+    assert_eq!(
+        latest(),
+        [INDATE_CREATED],
+        "the version written after the backup is gone"
+    );
+    let (id, doc) = &thousand()[0];
+    assert_eq!(server.post(doc).status, 201);
+    let mut now = listed(&server);
+    now.sort();
+    let mut expected = vec![BEE8.to_string(), id.clone()];
+    expected.sort();
+    assert_eq!(now, expected, "a write after the restore is listed");
+    assert!(
+        server.log().contains("the database went back in time"),
+        "logged: {}",
+        server.log()
+    );
+}
+
+#[test]
 fn while_the_database_is_down_the_server_answers_503_then_recovers_by_itself() {
     if !pgkit::available() {
         return;
