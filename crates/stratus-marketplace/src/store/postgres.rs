@@ -17,7 +17,10 @@
 //!   acknowledged write on another server could still miss it, and after
 //!   a lost connection the notifications in between are gone; the
 //!   revision check has neither gap. No document cache is kept (a
-//!   document is one indexed read), so nothing else can go stale.
+//!   document is one indexed read), so nothing else can go stale. The
+//!   same query reads the counter and the database's oid: a database that
+//!   went back in time (restored from a backup, or dropped and created
+//!   again) is noticed and the index is read again from scratch.
 //! - Every write is one transaction, acknowledged once committed. Puts go
 //!   through one writer thread per process that commits in groups, as the
 //!   embedded backend does: the puts waiting at that moment share one
@@ -512,8 +515,10 @@ fn redact_userinfo(text: &str) -> String {
     while let Some(at) = rest.find("://") {
         let (head, tail) = rest.split_at(at + 3);
         out.push_str(head);
-        let authority = tail.find(['/', '?', '#', ' ']).unwrap_or(tail.len());
-        let (authority, after) = tail.split_at(authority);
+        // Up to the last `@` of the word: a password with an unescaped
+        // `/` or `@` is hidden too (at worst, more than the password is).
+        let word = tail.find(char::is_whitespace).unwrap_or(tail.len());
+        let (authority, after) = tail.split_at(word);
         match authority.rfind('@') {
             Some(end) => {
                 let userinfo = &authority[..end];
@@ -1176,6 +1181,8 @@ mod tests {
                 "postgresql:postgres://stratus:***@db.example.org:5432/market",
             ),
             ("postgres://u:p@ss:w@h/db?x=1", "postgres://u:***@h/db?x=1"),
+            ("postgres://u:pa/ss@h/db", "postgres://u:***@h/db"),
+            ("see postgres://u:pw@h/db and x", "see postgres://u:***@h/db and x"),
             ("postgres://u@h/db", "postgres://u@h/db"),
             (
                 "postgres://h/db?password=s3cret&x=1",
