@@ -1182,7 +1182,10 @@ mod tests {
             ),
             ("postgres://u:p@ss:w@h/db?x=1", "postgres://u:***@h/db?x=1"),
             ("postgres://u:pa/ss@h/db", "postgres://u:***@h/db"),
-            ("see postgres://u:pw@h/db and x", "see postgres://u:***@h/db and x"),
+            (
+                "see postgres://u:pw@h/db and x",
+                "see postgres://u:***@h/db and x",
+            ),
             ("postgres://u@h/db", "postgres://u@h/db"),
             (
                 "postgres://h/db?password=s3cret&x=1",
