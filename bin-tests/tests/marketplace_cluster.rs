@@ -447,8 +447,17 @@ fn migrate_moves_a_sqlite_store_to_postgres_verifying_every_entry() {
     let postgres = server_on(&url);
     assert_eq!(views(&postgres, &ids), expected, "the same Marketplace");
     drop(postgres);
-    // Again: nothing to write, every entry verified again.
-    let output = migrate();
+    // Again, the target named `postgres:` alone: the configured store,
+    // its URL in the environment and not on the command line. Nothing to
+    // write, every entry verified again.
+    let scratch = tempfile::tempdir().unwrap();
+    let mut c = server_command(scratch.path(), None);
+    c.env("MARKETPLACE_STORE_TYPE", "postgres")
+        .env("MARKETPLACE_STORE_URL", &url)
+        .args(["migrate", "--from"])
+        .arg(format!("sqlite:{}", data.path().display()))
+        .args(["--to", "postgres:"]);
+    let output = run_with_input(c, b"");
     assert_ok(&output, "migrate again");
     assert!(
         stdout(&output).contains("(0 written, 122 already there, verified)"),
@@ -485,7 +494,65 @@ fn migrate_moves_a_sqlite_store_to_postgres_verifying_every_entry() {
     // Usage errors name the option.
     let output = market(&["migrate", "--from", "mysql:x", "--to", "postgres:y"]);
     assert_code(&output, 2, "bad --from");
-    assert!(stderr(&output).contains("--from: expected sqlite:DIR or postgres:URL"));
+    assert!(stderr(&output).contains("--from: expected sqlite:DIR, postgres:URL or postgres:"));
+    // A misspelt scheme is named, its password hidden.
+    for (given, shown) in [
+        (
+            "postgresql:postgres://stratus:s3cret@db.example.org/market",
+            "postgresql:postgres://stratus:***@db.example.org/market",
+        ),
+        (
+            "postgresql:host=db.example.org password='s3cret' dbname=market",
+            "postgresql:host=db.example.org password=*** dbname=market",
+        ),
+    ] {
+        let output = market(&["migrate", "--from", "sqlite:x", "--to", given]);
+        assert_code(&output, 2, "bad --to");
+        let text = stderr(&output);
+        assert!(text.contains(shown) && !text.contains("s3cret"), "{text}");
+    }
+    // `postgres:` alone needs a configured PostgreSQL store.
+    let output = market(&["migrate", "--from", "sqlite:x", "--to", "postgres:"]);
+    assert_code(&output, 2, "postgres: without a configured store");
+    assert!(
+        stderr(&output).contains("no store.type=postgres"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_running_server_reads_its_database_again_after_a_restore_from_a_backup() {
+    if !pgkit::available() {
+        return;
+    }
+    let cluster = pgkit::shared();
+    let url = cluster.create_database("restored");
+    let server = server_on(&url);
+    assert_eq!(server.post(&indate()).status, 201);
+    let backup = cluster.dump("restored");
+    assert_eq!(server.post(&newer()).status, 201);
+    let latest = || listed_created(&server.get_as(&format!("/metadata/{BEE8}"), "application/xml"));
+    assert_eq!(latest(), [NEWER_CREATED]);
+    // The database goes back in time under the running server.
+    cluster.restore("restored", &backup);
+    assert_eq!(
+        latest(),
+        [INDATE_CREATED],
+        "the version written after the backup is gone"
+    );
+    let (id, doc) = &thousand()[0];
+    assert_eq!(server.post(doc).status, 201);
+    let mut now = listed(&server);
+    now.sort();
+    let mut expected = vec![BEE8.to_string(), id.clone()];
+    expected.sort();
+    assert_eq!(now, expected, "a write after the restore is listed");
+    assert!(
+        server.log().contains("the database went back in time"),
+        "logged: {}",
+        server.log()
+    );
 }
 
 #[test]
@@ -505,16 +572,23 @@ fn while_the_database_is_down_the_server_answers_503_then_recovers_by_itself() {
         server.post(&docs[1].1),
     ] {
         assert_eq!(reply.status, 503, "{}", reply.text());
+        // The reason stays in the server's log: the driver's text names
+        // users and hosts.
         let message = reply.text();
         assert!(
             message.contains("the database is unavailable, try again later")
-                && message.contains("Connection refused"),
+                && !message.contains("Connection refused")
+                && !message.contains("127.0.0.1"),
             "{message}"
         );
     }
+    let log = server.log();
     assert!(
-        server.log().contains("the database is unavailable"),
-        "logged"
+        log.lines().any(|line| line.contains("GET /metadata")
+            && line.contains("503")
+            && line.contains("the database is unavailable")
+            && line.contains("Connection refused")),
+        "logged with the request: {log}"
     );
     cluster.restart();
     // The same process, no restart: served again, nothing lost.

@@ -337,6 +337,53 @@ impl Cluster {
         String::from_utf8_lossy(&output.stdout).trim().to_string()
     }
 
+    /// A plain-SQL backup of database `name` (pg_dump).
+    pub fn dump(&self, name: &str) -> Vec<u8> {
+        let output = Command::new(self.bin.join("pg_dump"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+            ])
+            .arg(name)
+            .output()
+            .expect("pg_dump runs");
+        assert!(
+            output.status.success(),
+            "pg_dump {name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    }
+
+    /// Replace database `name` by `backup` (of [`Cluster::dump`]): dropped
+    /// with its connections, created again, the backup loaded.
+    pub fn restore(&self, name: &str, backup: &[u8]) {
+        use std::io::Write;
+        self.psql("postgres", &format!("DROP DATABASE {name} WITH (FORCE)"));
+        self.psql("postgres", &format!("CREATE DATABASE {name}"));
+        let mut child = Command::new(self.bin.join("psql"))
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+            ])
+            .args(["-d", name])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("psql runs");
+        child.stdin.take().unwrap().write_all(backup).unwrap();
+        assert!(child.wait().unwrap().success(), "restore of {name}");
+    }
+
     /// The database of a data directory: one per directory, created at
     /// the first use, so that a server restarted on the same directory
     /// finds its entries again.

@@ -110,6 +110,12 @@ pub enum Command {
     /// Documents that do not verify are reported by key and not moved (exit 1). Entries the
     /// target already holds are left as they are, so an interrupted migration is run again.
     /// Uploads awaiting e-mail confirmation are not moved. Stop the servers of --from first.
+    ///
+    /// Other users see the command line (ps): keep a password out of it by configuring the
+    /// PostgreSQL store (store.type=postgres and store.url or rdbms.*, in a file only its owner
+    /// reads, or MARKETPLACE_STORE_TYPE and MARKETPLACE_STORE_URL in the environment) and naming
+    /// it `postgres:` alone. The driver does not read PGPASSWORD or ~/.pgpass. Error messages
+    /// show a connection string with its password replaced by ***.
     #[command(after_help = EXIT_CODES_HELP)]
     Migrate(Migrate),
 }
@@ -653,10 +659,13 @@ fn run_check(args: Check) -> Result<i32, Failure> {
 /// `migrate --from sqlite:DIR --to postgres:URL`.
 #[derive(Debug, Args)]
 pub struct Migrate {
-    /// The store to read: sqlite:DIR (a data directory) or postgres:URL
+    /// The store to read: sqlite:DIR (a data directory), postgres:URL, or postgres: (the
+    /// configured PostgreSQL store: store.url or rdbms.*, e.g. MARKETPLACE_STORE_URL)
     #[arg(long, value_name = "STORE")]
     pub from: String,
-    /// The store to write: postgres:URL (a postgres:// URL or key=value string) or sqlite:DIR
+    /// The store to write: postgres:URL (a postgres:// URL or key=value string), postgres:
+    /// (the configured PostgreSQL store, which keeps its password out of the command line) or
+    /// sqlite:DIR
     #[arg(long, value_name = "STORE")]
     pub to: String,
     #[command(flatten)]
@@ -667,10 +676,27 @@ pub struct Migrate {
     pub trust: Trust,
 }
 
-/// A store named on the command line: `sqlite:DIR` or `postgres:URL`.
-fn store_argument(option: &str, value: &str) -> Result<(crate::store::Backend, PathBuf), Failure> {
+/// A store named on the command line: `sqlite:DIR`, `postgres:URL`, or
+/// `postgres:` alone for the PostgreSQL store of the configuration
+/// (`configured`: `store.url` or `rdbms.*`, from the file or the
+/// environment), which keeps a password out of the command line.
+fn store_argument(
+    option: &str,
+    value: &str,
+    configured: &crate::store::Backend,
+) -> Result<(crate::store::Backend, PathBuf), Failure> {
     use crate::store::{postgres::DEFAULT_POOL_SIZE, Backend};
     match value.split_once(':') {
+        Some(("postgres", "")) => match configured {
+            Backend::Postgres { .. } => Ok((configured.clone(), PathBuf::new())),
+            Backend::Sqlite => Err(Failure::new(
+                EXIT_USAGE,
+                format!(
+                    "{option}: 'postgres:' alone names the configured PostgreSQL store, \
+                     but the configuration has no store.type=postgres"
+                ),
+            )),
+        },
         Some(("sqlite", dir)) if !dir.is_empty() => {
             let path = PathBuf::from(dir);
             // The database file names its directory too.
@@ -691,7 +717,10 @@ fn store_argument(option: &str, value: &str) -> Result<(crate::store::Backend, P
         )),
         _ => Err(Failure::new(
             EXIT_USAGE,
-            format!("{option}: expected sqlite:DIR or postgres:URL, not '{value}'"),
+            format!(
+                "{option}: expected sqlite:DIR, postgres:URL or postgres:, not '{}'",
+                crate::store::postgres::redact(value)
+            ),
         )),
     }
 }
@@ -699,8 +728,8 @@ fn store_argument(option: &str, value: &str) -> Result<(crate::store::Backend, P
 fn run_migrate(args: Migrate) -> Result<i32, Failure> {
     let settings = settings(trust_overrides(&args.trust), &args.common)?;
     let checker = checker(&settings)?;
-    let (from_backend, from_dir) = store_argument("--from", &args.from)?;
-    let (to_backend, to_dir) = store_argument("--to", &args.to)?;
+    let (from_backend, from_dir) = store_argument("--from", &args.from, &settings.store)?;
+    let (to_backend, to_dir) = store_argument("--to", &args.to, &settings.store)?;
     if from_backend == crate::store::Backend::Sqlite
         && !from_dir.join(crate::store::sqlite::DATABASE_FILE).is_file()
     {

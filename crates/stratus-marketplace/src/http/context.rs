@@ -117,7 +117,15 @@ pub async fn prepare(State(state): State<AppState>, mut request: Request, next: 
         connection,
     };
     request.extensions_mut().insert(context);
+    let uri = request.uri().clone();
     let response = next.run(request).await;
+    if let Some(super::response::Detail(detail)) = response.extensions().get() {
+        let (status, peer) = (response.status(), connection.peer);
+        match status == axum::http::StatusCode::SERVICE_UNAVAILABLE {
+            false => tracing::error!(%peer, "{method} {uri}: {status}: {detail}"),
+            true => tracing::warn!(%peer, "{method} {uri}: {status}: {detail}"),
+        }
+    }
     finish(response, style, &method)
 }
 

@@ -15,6 +15,19 @@ use super::negotiate::Style;
 #[derive(Debug, Clone)]
 pub struct Description(pub String);
 
+/// What the server logs about a failure, with the request, and never
+/// sends to the client (a database's message names users and hosts),
+/// carried from the handler to the pre-routing middleware as a response
+/// extension.
+#[derive(Debug, Clone)]
+pub struct Detail(pub String);
+
+/// The body of a 503 when the database cannot be reached.
+pub const UNAVAILABLE: &str = "the database is unavailable, try again later";
+
+/// The body of a 500 raised by the store.
+pub const INTERNAL: &str = "the server could not complete the request (an internal error, logged)";
+
 /// A handler's failure: a status and the legacy description.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -22,6 +35,8 @@ pub struct ApiError {
     pub status: StatusCode,
     /// The description (Appendix A wording).
     pub description: String,
+    /// What is logged with the request and not sent.
+    pub detail: Option<String>,
 }
 
 impl ApiError {
@@ -30,6 +45,7 @@ impl ApiError {
         ApiError {
             status,
             description: description.into(),
+            detail: None,
         }
     }
 
@@ -53,14 +69,19 @@ impl ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> Self {
-        match error {
+        // The driver's text (users, hosts, SQL) is logged, not sent.
+        let (status, description) = match error {
             // The database is down or restarting: say so, the client may
             // retry; nothing was acknowledged.
             crate::store::StoreError::Unavailable(_) => {
-                tracing::warn!("{error}");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
+                (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
             }
-            _ => ApiError::internal(format!("store error: {error}")),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, INTERNAL),
+        };
+        ApiError {
+            status,
+            description: description.to_string(),
+            detail: Some(format!("store error: {error}")),
         }
     }
 }
@@ -71,6 +92,9 @@ impl IntoResponse for ApiError {
         response
             .extensions_mut()
             .insert(Description(self.description));
+        if let Some(detail) = self.detail {
+            response.extensions_mut().insert(Detail(detail));
+        }
         response
     }
 }
@@ -227,5 +251,52 @@ mod tests {
         assert_eq!(json, "{\"404\" : \"metadata entry not found.\\n\"}");
         let (html, _) = error_body(Style::Html, StatusCode::NOT_FOUND, "<script>");
         assert!(html.contains("<title>Not Found</title>") && html.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn store_errors_reach_the_client_without_the_database_text() {
+        use crate::store::StoreError;
+        let secret = "password authentication failed for user \"stratus\" at db.internal";
+        type Make = fn(String) -> StoreError;
+        let cases: [(Make, _, _); 2] = [
+            (
+                StoreError::Unavailable,
+                StatusCode::SERVICE_UNAVAILABLE,
+                UNAVAILABLE,
+            ),
+            (
+                StoreError::Database,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                INTERNAL,
+            ),
+        ];
+        for (error, status, description) in cases {
+            let detail = ApiError::from(error(secret.into())).into_response();
+            assert!(detail
+                .extensions()
+                .get::<Detail>()
+                .unwrap()
+                .0
+                .contains(secret));
+            for style in [Style::Xml, Style::Json, Style::Html] {
+                let response = finish(
+                    ApiError::from(error(secret.into())).into_response(),
+                    style,
+                    &Method::GET,
+                );
+                assert_eq!(response.status(), status);
+                let body = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap()
+                    .block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
+                    .unwrap();
+                let body = String::from_utf8_lossy(&body);
+                assert!(body.contains(description), "{body}");
+                assert!(
+                    !body.contains("password") && !body.contains("db.internal"),
+                    "{body}"
+                );
+            }
+        }
     }
 }

@@ -17,7 +17,10 @@
 //!   acknowledged write on another server could still miss it, and after
 //!   a lost connection the notifications in between are gone; the
 //!   revision check has neither gap. No document cache is kept (a
-//!   document is one indexed read), so nothing else can go stale.
+//!   document is one indexed read), so nothing else can go stale. The
+//!   same query reads the counter and the database's oid: a database that
+//!   went back in time (restored from a backup, or dropped and created
+//!   again) is noticed and the index is read again from scratch.
 //! - Every write is one transaction, acknowledged once committed. Puts go
 //!   through one writer thread per process that commits in groups, as the
 //!   embedded backend does: the puts waiting at that moment share one
@@ -153,6 +156,20 @@ type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 struct View {
     index: Index,
     revision: u64,
+    /// The oid of the database the index was read from: a database
+    /// dropped and created again (a restore) has another one.
+    database: Option<u32>,
+}
+
+/// The refresh query: the entries written after revision `$1` (none: one
+/// row of NULLs), each with the counter and the database's oid, read in
+/// one snapshot.
+fn refresh_query() -> String {
+    format!(
+        "SELECT {ENTRY_COLUMNS}, e.revision, r.value, d.oid FROM revision r \
+         CROSS JOIN (SELECT oid FROM pg_database WHERE datname = current_database()) d \
+         LEFT JOIN entries e ON e.revision > $1 ORDER BY e.revision"
+    )
 }
 
 /// The PostgreSQL store.
@@ -275,9 +292,12 @@ impl PostgresStore {
     /// `key=value` connection string), migrate its schema, and load the
     /// index. `pool_size` connections at most are opened.
     pub fn open(url: &str, pool_size: u32) -> Result<PostgresStore> {
-        let config: postgres::Config = url
-            .parse()
-            .map_err(|e| StoreError::Database(format!("the database URL is invalid: {e}")))?;
+        let config: postgres::Config = url.parse().map_err(|e| {
+            StoreError::Database(format!(
+                "the database URL '{}' is invalid: {e}",
+                redact(url)
+            ))
+        })?;
         let mut config = config;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
@@ -380,31 +400,67 @@ impl PostgresStore {
         })?
     }
 
-    /// Bring the index up to the database's latest revision.
+    /// Bring the index up to the database's latest revision. When the
+    /// database went back in time (its counter is below what this process
+    /// has seen, or it is another database under the same name: a restore
+    /// from a backup), the index is rebuilt from scratch.
     fn refresh(&self) -> Result<()> {
-        let seen = self.view.read().map_err(poisoned)?.revision;
-        let rows = self.with_client(|client| {
-            Ok(client.query(
-                &format!(
-                    "SELECT {ENTRY_COLUMNS}, revision FROM entries \
-                     WHERE revision > $1 ORDER BY revision"
-                ),
-                &[&to_i64(seen)],
-            )?)
-        })?;
-        if rows.is_empty() {
+        let (seen, known) = {
+            let view = self.view.read().map_err(poisoned)?;
+            (view.revision, view.database)
+        };
+        let rows =
+            self.with_client(|client| Ok(client.query(&refresh_query(), &[&to_i64(seen)])?))?;
+        let (counter, database) = counter_and_database(&rows)?;
+        if counter < seen || known.is_some_and(|known| known != database) {
+            tracing::warn!(
+                "store: the database went back in time (its revision is {counter}, this \
+                 server had seen {seen}; database oid {database}, was {}): rebuilding the \
+                 index from the database",
+                known.map_or_else(|| "unknown".to_string(), |k| k.to_string())
+            );
+            return self.rebuild();
+        }
+        if known.is_some() && rows.iter().all(|row| revision_of(row).is_none()) {
             return Ok(());
         }
         let mut view = self.view.write().map_err(poisoned)?;
+        view.database = Some(database);
         // Another thread may have applied a later refresh meanwhile: each
         // refresh is a prefix of the feed, so skip what it already holds.
         for row in &rows {
-            let revision = to_u64(row.get(16));
+            let Some(revision) = revision_of(row) else {
+                continue;
+            };
             if revision > view.revision {
                 view.index.insert(entry_from_row(row)?);
                 view.revision = revision;
             }
         }
+        Ok(())
+    }
+
+    /// Read every entry again into a new index, and put it in place of
+    /// the old one.
+    fn rebuild(&self) -> Result<()> {
+        let rows = self.with_client(|client| Ok(client.query(&refresh_query(), &[&0i64])?))?;
+        let (_, database) = counter_and_database(&rows)?;
+        let mut fresh = View {
+            database: Some(database),
+            ..View::default()
+        };
+        for row in &rows {
+            if let Some(revision) = revision_of(row) {
+                fresh.index.insert(entry_from_row(row)?);
+                fresh.revision = revision;
+            }
+        }
+        tracing::warn!(
+            "store: index rebuilt: {} entries, revision {}",
+            fresh.index.len(),
+            fresh.revision
+        );
+        *self.view.write().map_err(poisoned)? = fresh;
         Ok(())
     }
 
@@ -441,6 +497,84 @@ fn describe(url: &str) -> String {
             hosts.join(", ")
         }
     )
+}
+
+/// `text` with every password of a connection string in it replaced by
+/// `***`: the `user:PASSWORD@` of a URL (`postgres://`, or any
+/// `scheme://`, so that a misspelt scheme is covered too) and the value
+/// of a `password=` parameter (of a URL's query or a `key=value` string,
+/// quoted or not). For error messages that must name what was given.
+pub fn redact(text: &str) -> String {
+    redact_parameters(&redact_userinfo(text))
+}
+
+/// The password of each `scheme://user:PASSWORD@host` in `text`, hidden.
+fn redact_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        // Up to the last `@` of the word: a password with an unescaped
+        // `/` or `@` is hidden too (at worst, more than the password is).
+        let word = tail.find(char::is_whitespace).unwrap_or(tail.len());
+        let (authority, after) = tail.split_at(word);
+        match authority.rfind('@') {
+            Some(end) => {
+                let userinfo = &authority[..end];
+                match userinfo.split_once(':') {
+                    Some((user, _)) => {
+                        out.push_str(user);
+                        out.push_str(":***");
+                    }
+                    None => out.push_str(userinfo),
+                }
+                out.push_str(&authority[end..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The value of each `password=VALUE` in `text` (quoted with `'` and `\`
+/// escapes, or up to a space or `&`), hidden.
+fn redact_parameters(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("password") {
+        let (head, tail) = rest.split_at(at + "password".len());
+        out.push_str(head);
+        let spaced = tail.trim_start();
+        let Some(value) = spaced.strip_prefix('=') else {
+            rest = tail;
+            continue;
+        };
+        let value = value.trim_start();
+        out.push_str("=***");
+        rest = match value.strip_prefix('\'') {
+            Some(quoted) => {
+                let mut escaped = false;
+                let end = quoted
+                    .char_indices()
+                    .find(|&(_, c)| {
+                        let close = c == '\'' && !escaped;
+                        escaped = c == '\\' && !escaped;
+                        close
+                    })
+                    .map_or(quoted.len(), |(i, _)| i + 1);
+                &quoted[end..]
+            }
+            None => {
+                let end = value.find([' ', '&', '\t']).unwrap_or(value.len());
+                &value[end..]
+            }
+        };
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Apply what `stratus_schema` says is missing.
@@ -484,6 +618,19 @@ fn to_i64(n: u64) -> i64 {
 
 fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
+}
+
+/// The revision of a row of [`refresh_query`] (`None`: no entry on that row).
+fn revision_of(row: &Row) -> Option<u64> {
+    row.get::<_, Option<i64>>(16).map(to_u64)
+}
+
+/// The counter and the database's oid, as [`refresh_query`] gives them.
+fn counter_and_database(rows: &[Row]) -> Result<(u64, u32)> {
+    let row = rows
+        .first()
+        .ok_or_else(|| StoreError::Database("the revision counter is missing".into()))?;
+    Ok((to_u64(row.get(17)), row.get(18)))
 }
 
 fn entry_from_row(row: &Row) -> Result<Entry> {
@@ -1024,6 +1171,94 @@ mod tests {
         }
         let versions = pgkit::shared().psql("migrate_race", "SELECT count(*) FROM stratus_schema");
         assert_eq!(versions, MIGRATIONS.len().to_string());
+    }
+
+    #[test]
+    fn passwords_of_connection_strings_are_redacted() {
+        for (given, shown) in [
+            (
+                "postgresql:postgres://stratus:s3cret@db.example.org:5432/market",
+                "postgresql:postgres://stratus:***@db.example.org:5432/market",
+            ),
+            ("postgres://u:p@ss:w@h/db?x=1", "postgres://u:***@h/db?x=1"),
+            ("postgres://u:pa/ss@h/db", "postgres://u:***@h/db"),
+            (
+                "see postgres://u:pw@h/db and x",
+                "see postgres://u:***@h/db and x",
+            ),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            (
+                "postgres://h/db?password=s3cret&x=1",
+                "postgres://h/db?password=***&x=1",
+            ),
+            (
+                "host=db user=u password = 'it\\'s s3cret' dbname=m",
+                "host=db user=u password=*** dbname=m",
+            ),
+            ("host=db password=s3cret", "host=db password=***"),
+            ("no password here", "no password here"),
+        ] {
+            assert_eq!(redact(given), shown, "{given}");
+        }
+        // An invalid store.url is named, without its password.
+        let error = PostgresStore::open("postgres://u:s3cret@h:port/db", 1)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("'postgres://u:***@h:port/db' is invalid") && !error.contains("s3cret"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_database_restored_under_a_running_server_is_read_again() {
+        let Some(url) = database("went_back") else {
+            return;
+        };
+        let running = PostgresStore::open(&url, 4).unwrap();
+        for created in ["2014-01-01T00:00:01Z", "2014-01-01T00:00:02Z"] {
+            let document = created.as_bytes().to_vec();
+            running
+                .put(entry("a", created), document, Order::NewerOnly)
+                .unwrap();
+        }
+        assert_eq!(running.len().unwrap(), 2);
+        // The database is replaced by an older one (here: an empty one,
+        // as a restore of a backup taken before those writes would be).
+        let cluster = pgkit::shared();
+        cluster.psql("postgres", "DROP DATABASE went_back WITH (FORCE)");
+        cluster.psql("postgres", "CREATE DATABASE went_back");
+        let other = PostgresStore::open(&url, 4).unwrap();
+        let created = "2014-01-01T00:00:00Z";
+        other
+            .put(entry("a", created), created.into(), Order::NewerOnly)
+            .unwrap();
+        // The running server lists what the database holds now: the old
+        // "latest" is gone and the new write (revision 1) is seen.
+        assert_eq!(running.len().unwrap(), 1);
+        assert_eq!(
+            running
+                .latest_created("a", "jane@example.org")
+                .unwrap()
+                .as_deref(),
+            Some(created)
+        );
+        // Same database again, its counter put back below what was seen.
+        let created = "2014-01-01T00:00:03Z";
+        running
+            .put(entry("b", created), created.into(), Order::NewerOnly)
+            .unwrap();
+        assert_eq!(running.len().unwrap(), 2);
+        cluster.psql(
+            "went_back",
+            "DELETE FROM entries WHERE identifier = 'b'; UPDATE revision SET value = 1",
+        );
+        assert_eq!(running.len().unwrap(), 1);
+        assert_eq!(
+            running.latest_created("b", "jane@example.org").unwrap(),
+            None
+        );
     }
 
     #[test]
