@@ -300,6 +300,12 @@ fn a_mail_server_down_leaves_the_upload_pending_and_says_so() {
         "{}",
         reply.text()
     );
+    // The mail server's failure is logged, not told to the uploader.
+    assert!(
+        !reply.text().contains("refused") && !reply.text().contains("127.0.0.1"),
+        "{}",
+        reply.text()
+    );
     let log = server.log();
     assert!(log.contains("could not be sent"), "{log}");
     // The log names the pending upload; it can be confirmed with its id.

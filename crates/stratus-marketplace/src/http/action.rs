@@ -113,13 +113,17 @@ pub async fn get(
                 &context.connection.peer.ip().to_string(),
             );
             let admin = mailer.admin().to_string();
+            let admin_address = admin.clone();
             let sent = tokio::task::spawn_blocking(move || mailer.send(&admin, body))
                 .await
                 .map_err(|e| ApiError::internal(format!("a worker failed: {e}")))?;
             if let Err(error) = sent {
-                return Err(ApiError::internal(format!(
-                    "the administrators could not be notified: {error}"
-                )));
+                // The mail server's answer stays in the log: it names hosts
+                // and accounts the reporter has no business knowing.
+                tracing::error!("abuse report for upload {id}: the mail to {admin_address} could not be sent: {error}");
+                return Err(ApiError::internal(
+                    "the administrators could not be notified (the reason is in the server's log)",
+                ));
             }
             tracing::warn!("abuse reported for upload {id}: {}", pending.entry.key);
             let text = "administrators have been notified of the problem and may contact you during the investigation\n";

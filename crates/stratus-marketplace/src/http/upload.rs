@@ -284,8 +284,8 @@ async fn hold(state: AppState, context: Context, accepted: Accepted) -> Result<R
         Err(error) => {
             tracing::error!(%peer, "upload pending confirmation {id}: {key}: the confirmation mail to {} could not be sent: {error}", key.email);
             format!(
-                "metadata entry awaits confirmation, but the confirmation email could not be sent ({error}); \
-                 the upload stays pending until {}\n",
+                "metadata entry awaits confirmation, but the confirmation email could not be sent \
+                 (the reason is in the server's log); the upload stays pending until {}\n",
                 crate::document::format_time(now.saturating_add(lifetime))
             )
         }
