@@ -841,9 +841,10 @@ fn followed_entries_meet_the_followers_own_trust_options() {
     let at = Some("2012-06-01T00:00:00Z");
     let ca = fixtures().join("test-ca.pem");
     let ca_signed = std::fs::read(fixtures().join("valid-ca-signed.xml")).unwrap();
-    // A takes any signer; B only those of the test CA.
+    // A takes any signer (at its default time: the in-date document's
+    // endorsement is after `at`); B only those of the test CA.
     let a_data = tempfile::tempdir().unwrap();
-    let a = Node::start_at(a_data.path(), "127.0.0.1:0", CONFIG, &[], at);
+    let a = Node::start(a_data.path(), "127.0.0.1:0", CONFIG, &[]);
     a.upload(&indate());
     a.upload(&ca_signed);
     let b_data = tempfile::tempdir().unwrap();
