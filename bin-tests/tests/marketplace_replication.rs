@@ -1024,6 +1024,38 @@ fn a_peer_saying_more_follow_without_giving_any_is_backed_off() {
     );
 }
 
+/// Run a `serve` command that must stop at start: its output, or a
+/// failure (the server killed) if it is still running after 30 s.
+fn refused_at_start(mut command: Command) -> std::process::Output {
+    let scratch = tempfile::tempdir().unwrap();
+    let err = scratch.path().join("stderr");
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap());
+    let mut child = command.spawn().expect("stratus-marketplace starts");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the server started instead of refusing:\n{}",
+                std::fs::read_to_string(&err).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::process::Output {
+        status,
+        stdout: Vec::new(),
+        stderr: std::fs::read(&err).unwrap_or_default(),
+    }
+}
+
 #[test]
 fn peer_urls_with_a_password_and_following_unconfirmed_without_anchors_are_refused() {
     let scratch = tempfile::tempdir().unwrap();
@@ -1038,7 +1070,7 @@ fn peer_urls_with_a_password_and_following_unconfirmed_without_anchors_are_refus
             .arg(&cfg)
             .args(args);
         store_env(&mut c, data.path());
-        run_with_input(c, b"")
+        refused_at_start(c)
     };
     let output = run(CONFIG, &["--follow", "http://jane:s3cret@127.0.0.1:9/"]);
     assert_code(&output, 2, "serve --follow with user info");
