@@ -26,7 +26,10 @@
 //!   decide whether a direct upload's sender controls the endorser's
 //!   address, which the Marketplace that took the upload decided; the
 //!   signature is what is verified here (legacy replicas mailed every
-//!   endorser for every replicated entry, marketplace.md §5.4).
+//!   endorser for every replicated entry, marketplace.md §5.4). So `serve`
+//!   refuses to follow with `validate.email=true` and no trust anchors
+//!   (peers would be a way around confirmation), and warns without
+//!   anchors otherwise.
 //! - After each committed page the peer's cursor is stored, so a restart
 //!   resumes there; a crash between the commit and the cursor means the
 //!   page is read again, and its entries are then unchanged.
