@@ -617,3 +617,30 @@ fn sync_lists_and_refusals() {
     let server = Server::options().config("sync.enabled=false\n").start();
     assert_eq!(server.request("POST", "/sync", &[], b"").status, 403);
 }
+
+#[test]
+fn an_endorsement_more_than_a_day_ahead_of_the_servers_clock_is_refused() {
+    // The server's "now" is 2015-01-01T00:00:00Z.
+    let server = Server::start();
+    let ahead = variant("valid-indate-signature.xml", &[], "2015-01-02T00:00:01Z");
+    let reply = server.request(
+        "POST",
+        "/metadata",
+        &[
+            ("Content-Type", "application/xml"),
+            ("Accept", "application/xml"),
+        ],
+        &ahead,
+    );
+    assert_eq!(reply.status, 400, "{}", reply.text());
+    assert!(
+        reply.error_text().starts_with(
+            "invalid metadata: slreq:endorsement/dcterms:created '2015-01-02T00:00:01Z' is later than"
+        ),
+        "{}",
+        reply.error_text()
+    );
+    // A day of clock skew is allowed.
+    let skewed = variant("valid-indate-signature.xml", &[], "2015-01-01T23:00:00Z");
+    assert_eq!(server.post(&skewed).status, 201);
+}

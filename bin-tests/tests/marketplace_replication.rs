@@ -841,9 +841,10 @@ fn followed_entries_meet_the_followers_own_trust_options() {
     let at = Some("2012-06-01T00:00:00Z");
     let ca = fixtures().join("test-ca.pem");
     let ca_signed = std::fs::read(fixtures().join("valid-ca-signed.xml")).unwrap();
-    // A takes any signer; B only those of the test CA.
+    // A takes any signer (at its default time: the in-date document's
+    // endorsement is after `at`); B only those of the test CA.
     let a_data = tempfile::tempdir().unwrap();
-    let a = Node::start_at(a_data.path(), "127.0.0.1:0", CONFIG, &[], at);
+    let a = Node::start(a_data.path(), "127.0.0.1:0", CONFIG, &[]);
     a.upload(&indate());
     a.upload(&ca_signed);
     let b_data = tempfile::tempdir().unwrap();
@@ -926,4 +927,169 @@ fn a_peer_whose_feed_ends_before_the_cursor_is_read_again_from_0() {
     // The entry taken twice is stored once.
     assert_eq!(b.revision(), 1);
     assert!(b.has(BEE8, JANE, NEWER_CREATED));
+}
+
+#[test]
+fn a_peer_can_neither_replace_a_stored_document_nor_plant_one_from_the_future() {
+    let key = format!("{BEE8}/{JANE}/{INDATE_CREATED}");
+    // The in-date document's key, with other (validly signed) contents.
+    let other = variant(
+        "valid-indate-signature.xml",
+        &[(
+            "<slterms:os>ttylinux</slterms:os>",
+            "<slterms:os>evillinux</slterms:os>",
+        )],
+        INDATE_CREATED,
+    );
+    // Endorsed four days after the follower's "now" (2015-01-01).
+    let future = "2015-01-05T00:00:00Z";
+    let ahead = variant("valid-indate-signature.xml", &[], future);
+    let entries = vec![
+        (1, key.clone(), other),
+        (2, format!("{BEE8}/{JANE}/{future}"), ahead),
+    ];
+    let hostile = Hostile::start(move |since, _| match since {
+        0 => (200, page(0, 2, &entries)),
+        since => (200, page(since, since, &[])),
+    });
+    let data = tempfile::tempdir().unwrap();
+    let mut b = Node::start(data.path(), "127.0.0.1:0", CONFIG, &[]);
+    b.upload(&indate());
+    b.stop();
+    let b = Node::start(
+        data.path(),
+        "127.0.0.1:0",
+        CONFIG,
+        &["--follow", &hostile.url()],
+    );
+    let peer = hostile.url();
+    wait_until("B takes the page", Duration::from_secs(60), &[&b], || {
+        hostile.asked().contains(&2)
+    });
+    let log = b.log();
+    assert!(
+        log.contains(&format!(
+            "peer {peer}: refused entry {key}: a different document is stored under this key; the local one is kept"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "peer {peer}: refused entry 2 (claimed key {BEE8}/{JANE}/{future}): invalid metadata: slreq:endorsement/dcterms:created '{future}' is later than"
+        )),
+        "{log}"
+    );
+    let stored = b.get(&format!("/metadata/{key}"));
+    assert_eq!(stored.text(), stored_form(&indate()));
+    assert!(!b.has(BEE8, JANE, future));
+    assert_eq!(b.revision(), 1);
+    // No anchors and no e-mail confirmation: said at start.
+    assert!(
+        log.contains("followed entries are authenticated only by the certificate they embed"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_peer_saying_more_follow_without_giving_any_is_backed_off() {
+    let hostile = Hostile::start(|since, _| {
+        (
+            200,
+            serde_json::json!({
+                "since": since, "next": since, "more": true, "revision": since, "changes": [],
+            })
+            .to_string(),
+        )
+    });
+    let data = tempfile::tempdir().unwrap();
+    let b = Node::start(
+        data.path(),
+        "127.0.0.1:0",
+        CONFIG,
+        &["--follow", &hostile.url()],
+    );
+    // Retried after 1 s, then every 2 s: three failures take about 3 s.
+    wait_until(
+        "B fails three times",
+        Duration::from_secs(30),
+        &[&b],
+        || b.log().contains("(failure 3 in a row)"),
+    );
+    let asked = hostile.asked().len();
+    assert!(asked <= 6, "{asked} requests for 3 failures\n{}", b.log());
+    assert!(
+        b.log().contains("'more' is true but the page has no entry"),
+        "{}",
+        b.log()
+    );
+}
+
+/// Run a `serve` command that must stop at start: its output, or a
+/// failure (the server killed) if it is still running after 30 s.
+fn refused_at_start(mut command: Command) -> std::process::Output {
+    let scratch = tempfile::tempdir().unwrap();
+    let err = scratch.path().join("stderr");
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap());
+    let mut child = command.spawn().expect("stratus-marketplace starts");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the server started instead of refusing:\n{}",
+                std::fs::read_to_string(&err).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::process::Output {
+        status,
+        stdout: Vec::new(),
+        stderr: std::fs::read(&err).unwrap_or_default(),
+    }
+}
+
+#[test]
+fn peer_urls_with_a_password_and_following_unconfirmed_without_anchors_are_refused() {
+    let scratch = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let run = |config: &str, args: &[&str]| {
+        let cfg = scratch.path().join("marketplace.cfg");
+        std::fs::write(&cfg, config).unwrap();
+        let mut c = server_command(scratch.path(), None);
+        c.args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data.path())
+            .arg("--config")
+            .arg(&cfg)
+            .args(args);
+        store_env(&mut c, data.path());
+        refused_at_start(c)
+    };
+    let output = run(CONFIG, &["--follow", "http://jane:s3cret@127.0.0.1:9/"]);
+    assert_code(&output, 2, "serve --follow with user info");
+    let text = stderr(&output);
+    assert!(text.contains("--follow"), "{text}");
+    assert!(text.contains("user name or password"), "{text}");
+    assert!(!text.contains("s3cret"), "{text}");
+    let output = run(
+        &format!("{CONFIG}follow.peers=https://jane:s3cret@a.example.org/\n"),
+        &[],
+    );
+    assert_code(&output, 2, "follow.peers with user info");
+    assert!(!stderr(&output).contains("s3cret"), "{}", stderr(&output));
+    let mail =
+        "validate.email=true\nmail.host=127.0.0.1\nmail.port=9\nadmin.email=admin@example.org\n";
+    let output = run(mail, &["--follow", "http://127.0.0.1:9/"]);
+    assert_code(&output, 2, "following with validate.email=true, no anchors");
+    let text = stderr(&output);
+    for named in ["validate.email=true", "--ca", "--trust-dir", "--follow"] {
+        assert!(text.contains(named), "{named}: {text}");
+    }
 }

@@ -80,6 +80,7 @@ impl NetArgs {
                 self.read_timeout,
                 http::DEFAULT_READ_TIMEOUT,
             )?,
+            overall_timeout: None,
             proxies: Proxies::from_env(),
         };
         if self.insecure {

@@ -505,6 +505,19 @@ fn followers(
     if settings.follow.peers.is_empty() {
         return Ok(Vec::new());
     }
+    if !checker.checks_trust() {
+        // Followed entries skip e-mail confirmation, which is all that
+        // stands against a self-signed forgery when no anchor is given.
+        if settings.validate_email {
+            return Err(Failure::new(
+                EXIT_USAGE,
+                "following other Marketplaces (--follow, follow.peers) with validate.email=true needs trust anchors (--ca or --trust-dir, trust.ca or trust.dir): followed entries are not confirmed by e-mail, so without anchors anyone could publish in any endorser's name through a peer".to_string(),
+            ));
+        }
+        tracing::warn!(
+            "no trust anchors (--ca, --trust-dir, trust.ca, trust.dir): followed entries are authenticated only by the certificate they embed, as direct uploads are"
+        );
+    }
     let client = crate::follow::Follower::client(settings.follow.ca.clone())
         .map_err(|e| Failure::new(EXIT_RUNTIME, format!("follow.ca: {e}")))?;
     Ok(settings

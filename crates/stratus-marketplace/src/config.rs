@@ -381,6 +381,12 @@ fn set(values: &mut Values, key: &str, value: String, origin: String) -> Result<
                 message: format!("'{name}' is required and may not be empty"),
             });
         }
+    } else if matches!(kind, Kind::PeerUrls) {
+        // Its own message, which never shows a URL's user info.
+        peer_urls(&value).map_err(|message| ConfigError {
+            origin: origin.clone(),
+            message: format!("'{name}': {message}"),
+        })?;
     } else {
         check(kind, &value).map_err(|expected| ConfigError {
             origin: origin.clone(),
@@ -441,8 +447,21 @@ fn peer_urls(value: &str) -> Result<Vec<String>, String> {
     value
         .split(|c: char| c == ',' || c.is_whitespace())
         .filter(|u| !u.is_empty())
-        .map(|u| crate::follow::peer_base(u).map_err(|e| format!("'{u}': {e}")))
+        .map(|u| {
+            crate::follow::peer_base(u).map_err(|e| format!("'{}': {e}", without_user_info(u)))
+        })
         .collect()
+}
+
+/// `url` with what comes before an `@` of its host part cut out, for
+/// messages (it may be a password).
+fn without_user_info(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let end = rest.find('/').unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://...@{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
 }
 
 /// A port: decimal digits (leading zeros allowed), 1 to 65535.

@@ -160,6 +160,7 @@ impl Checker {
         .map_err(refusal)?;
         let doc = xml::parse(&normalised, name).map_err(refusal)?;
         let entry = read_entry(&doc)?;
+        not_in_the_future(&entry.key.created, at)?;
         if self.require_endorsement && !entry.endorsed {
             return Err(Refusal::Invalid(
                 "the endorsement has no e-mail or no created time".into(),
@@ -169,6 +170,23 @@ impl Checker {
             entry,
             document: normalised.into_bytes(),
         })
+    }
+}
+
+/// How far ahead of this server's clock an endorsement time may be (the
+/// signer's clock may run ahead of ours).
+pub const MAX_CLOCK_SKEW_SECONDS: i64 = 86_400;
+
+/// Refuse an endorsement time later than `now` plus a day of clock skew:
+/// such an entry would be "latest" of its (identifier, email) for years
+/// and make every genuine later upload "older than latest".
+fn not_in_the_future(created: &str, now: clock::Timestamp) -> Result<(), Refusal> {
+    match clock::parse_rfc3339(created) {
+        Some(at) if at > now.saturating_add(MAX_CLOCK_SKEW_SECONDS) => Err(Refusal::Invalid(format!(
+            "slreq:endorsement/dcterms:created '{created}' is later than this server's time {} plus one day",
+            clock::format_utc(now)
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -400,6 +418,18 @@ mod tests {
             normalise(b"  \n", "t"),
             Err(Refusal::NotXml("Premature end of file.".into()))
         );
+    }
+
+    #[test]
+    fn endorsement_times_more_than_a_day_ahead_are_refused() {
+        let now = clock::parse_rfc3339("2026-01-15T10:00:00Z").unwrap();
+        assert!(not_in_the_future("2026-01-16T10:00:00Z", now).is_ok());
+        assert!(not_in_the_future("2014-01-01T00:00:00Z", now).is_ok());
+        let refusal = not_in_the_future("2026-01-16T10:00:01Z", now).unwrap_err();
+        assert!(refusal.to_string().starts_with(
+            "invalid metadata: slreq:endorsement/dcterms:created '2026-01-16T10:00:01Z'"
+        ));
+        assert!(not_in_the_future("2999-01-01T00:00:00Z", now).is_err());
     }
 
     #[test]

@@ -96,29 +96,76 @@ pub fn write_xml(page: &Page) -> Vec<u8> {
 
 /// The page as JSON: `{"since", "next", "more", "revision", "changes":
 /// [{"sequence", "key", "document"}]}`, the document a string holding the
-/// stored text exactly.
+/// stored text exactly. Serialised straight from the page, borrowing its
+/// documents.
 pub fn write_json(page: &Page) -> Vec<u8> {
-    let changes: Vec<serde_json::Value> = page
+    let changes: Vec<OutChange<'_>> = page
         .entries
         .iter()
-        .map(|entry| {
-            serde_json::json!({
-                "sequence": entry.sequence,
-                "key": entry.claimed_key,
-                "document": String::from_utf8_lossy(&entry.document),
-            })
+        .map(|entry| OutChange {
+            sequence: entry.sequence,
+            key: &entry.claimed_key,
+            // Stored documents are UTF-8 (uploads are normalised to it).
+            document: String::from_utf8_lossy(&entry.document),
         })
         .collect();
-    let value = serde_json::json!({
-        "since": page.since,
-        "next": page.next,
-        "more": page.more,
-        "revision": page.revision,
-        "changes": changes,
-    });
-    let mut out = serde_json::to_vec(&value).unwrap_or_default();
+    let size = page
+        .entries
+        .iter()
+        .map(|e| e.document.len() + e.document.len() / 8 + 128)
+        .sum::<usize>()
+        + 128;
+    let mut out = Vec::with_capacity(size);
+    let wire = OutPage {
+        since: page.since,
+        next: page.next,
+        more: page.more,
+        revision: page.revision,
+        changes,
+    };
+    // Writing into memory fails only on a serialiser bug.
+    let _ = serde_json::to_writer(&mut out, &wire);
     out.push(b'\n');
     out
+}
+
+/// A page on the wire, as written.
+#[derive(serde::Serialize)]
+struct OutPage<'a> {
+    since: u64,
+    next: u64,
+    more: bool,
+    revision: u64,
+    changes: Vec<OutChange<'a>>,
+}
+
+/// An entry on the wire, as written.
+#[derive(serde::Serialize)]
+struct OutChange<'a> {
+    sequence: u64,
+    key: &'a str,
+    document: std::borrow::Cow<'a, str>,
+}
+
+/// A page on the wire, as read: typed, so that fields not named here are
+/// skipped without being built, and the documents are the only large
+/// allocations.
+#[derive(serde::Deserialize)]
+struct InPage {
+    since: u64,
+    next: u64,
+    more: bool,
+    revision: u64,
+    changes: Vec<InChange>,
+}
+
+/// An entry on the wire, as read.
+#[derive(serde::Deserialize)]
+struct InChange {
+    sequence: u64,
+    #[serde(default)]
+    key: Option<String>,
+    document: String,
 }
 
 /// Read a JSON page asked for with `since`, and check its rules: `since`
@@ -128,48 +175,42 @@ pub fn write_json(page: &Page) -> Vec<u8> {
 /// below `since` is the serving store saying it is behind the reader's
 /// cursor (it was replaced): the reader decides what to do.
 pub fn parse_json(body: &[u8], since: u64, max_entries: usize) -> Result<Page, BadPage> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| BadPage(format!("not JSON: {e}")))?;
-    let number = |name: &str| {
-        value
-            .get(name)
-            .and_then(serde_json::Value::as_u64)
-            .ok_or_else(|| BadPage(format!("'{name}' is missing or not a non-negative integer")))
-    };
-    let page_since = number("since")?;
-    let next = number("next")?;
-    let revision = number("revision")?;
-    let more = value
-        .get("more")
-        .and_then(serde_json::Value::as_bool)
-        .ok_or_else(|| BadPage("'more' is missing or not true or false".into()))?;
-    let changes = value
-        .get("changes")
-        .and_then(serde_json::Value::as_array)
-        .ok_or_else(|| BadPage("'changes' is missing or not a list".into()))?;
-    if page_since != since {
+    let page: InPage = serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => BadPage(e.to_string()),
+        _ => BadPage(format!("not JSON: {e}")),
+    })?;
+    if page.since != since {
         return Err(BadPage(format!(
-            "asked for the changes since {since}, got those since {page_since}"
+            "asked for the changes since {since}, got those since {}",
+            page.since
         )));
     }
-    if changes.len() > max_entries {
+    if page.changes.len() > max_entries {
         return Err(BadPage(format!(
             "{} entries, more than the {max_entries} asked for",
-            changes.len()
+            page.changes.len()
         )));
     }
-    let mut entries = Vec::with_capacity(changes.len());
+    let (next, revision, more) = (page.next, page.revision, page.more);
+    let mut entries = Vec::with_capacity(page.changes.len());
     let mut last = since;
-    for (index, change) in changes.iter().enumerate() {
-        let entry = parse_entry(change).map_err(|e| BadPage(format!("change {index}: {e}")))?;
-        if entry.sequence <= last {
+    for (index, change) in page.changes.into_iter().enumerate() {
+        if change.sequence <= last {
             return Err(BadPage(format!(
                 "change {index}: sequence {} is not after {last}",
-                entry.sequence
+                change.sequence
             )));
         }
-        last = entry.sequence;
-        entries.push(entry);
+        last = change.sequence;
+        let claimed_key = match change.key {
+            Some(key) => key.chars().take(512).collect(),
+            None => "(none)".to_string(),
+        };
+        entries.push(FeedEntry {
+            sequence: change.sequence,
+            claimed_key,
+            document: change.document.into_bytes(),
+        });
     }
     if next < last {
         return Err(BadPage(format!(
@@ -187,29 +228,6 @@ pub fn parse_json(body: &[u8], since: u64, max_entries: usize) -> Result<Page, B
         more,
         revision,
         entries,
-    })
-}
-
-fn parse_entry(change: &serde_json::Value) -> Result<FeedEntry, String> {
-    let sequence = change
-        .get("sequence")
-        .and_then(serde_json::Value::as_u64)
-        .ok_or("'sequence' is missing or not a positive integer")?;
-    let claimed_key = change
-        .get("key")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("(none)")
-        .chars()
-        .take(512)
-        .collect();
-    let document = change
-        .get("document")
-        .and_then(serde_json::Value::as_str)
-        .ok_or("'document' is missing or not a string")?;
-    Ok(FeedEntry {
-        sequence,
-        claimed_key,
-        document: document.as_bytes().to_vec(),
     })
 }
 
@@ -278,11 +296,24 @@ mod tests {
                 "below",
             ),
             ("<html/>".to_string(), 4, "not JSON"),
+            (
+                good.replace("\"more\":true", "\"more\":1"),
+                4,
+                "invalid type",
+            ),
+            (good.replace("\"since\":4,", ""), 4, "missing field `since`"),
         ];
         for (text, since, expected) in cases {
             let error = parse_json(text.as_bytes(), since, 10).unwrap_err();
             assert!(error.0.contains(expected), "{error} ({expected})");
         }
         assert!(parse_json(good.as_bytes(), 4, 1).is_err());
+    }
+
+    #[test]
+    fn unknown_fields_are_skipped() {
+        let good = String::from_utf8(write_json(&page())).unwrap();
+        let padded = good.replacen("{", "{\"extra\":[[[{\"a\":[1,2,{\"b\":null}]}]]],", 2);
+        assert_eq!(parse_json(padded.as_bytes(), 4, 10), Ok(page()));
     }
 }

@@ -10,27 +10,39 @@
 //! - A refused entry is logged with the peer, the claimed key and the
 //!   reason, and skipped: the cursor moves past it, so one bad entry cannot
 //!   stall the feed.
-//! - What verifies is committed with [`Order::Any`]: older versions are
-//!   kept as history and "latest" is recomputed, as for `import`. A
+//! - What verifies is committed with [`Order::NewKeysOnly`]: older
+//!   versions are kept as history and "latest" is recomputed, as for
+//!   `import`, but a different document under a key already stored here
+//!   is refused and the local one kept (a peer cannot replace what this
+//!   Marketplace holds; two versions of one key on two Marketplaces
+//!   following each other stay put instead of swapping forever). A
 //!   byte-identical entry is no change ([`crate::store::Put::Unchanged`]),
 //!   so entries coming back from a peer (A and B following each other)
 //!   take no revision and are not fed back: loops converge.
+//! - An entry whose endorsement time is more than a day ahead of this
+//!   server's clock is refused, as an upload is (it would be "latest" of
+//!   its identifier and e-mail for years).
 //! - E-mail confirmation and the endorser whitelist do not apply: they
 //!   decide whether a direct upload's sender controls the endorser's
 //!   address, which the Marketplace that took the upload decided; the
 //!   signature is what is verified here (legacy replicas mailed every
-//!   endorser for every replicated entry, marketplace.md §5.4).
+//!   endorser for every replicated entry, marketplace.md §5.4). So `serve`
+//!   refuses to follow with `validate.email=true` and no trust anchors
+//!   (peers would be a way around confirmation), and warns without
+//!   anchors otherwise.
 //! - After each committed page the peer's cursor is stored, so a restart
 //!   resumes there; a crash between the commit and the cursor means the
 //!   page is read again, and its entries are then unchanged.
-//! - A peer that is down or answers anything but a valid feed page is
-//!   retried after the poll interval doubled at each failure, up to a cap;
-//!   the server goes on serving meanwhile.
+//! - A peer that is down or answers anything but a valid feed page (or a
+//!   page saying more follow but giving none) is retried after the poll
+//!   interval doubled at each failure, up to a cap; the server goes on
+//!   serving meanwhile.
 //!
 //! The HTTP client is the site side's ([`stratus_core::site::http`]): TLS
 //! verified (the platform's CAs, or `follow.ca`), connect and read
-//! timeouts, redirects never from HTTPS to HTTP, and every answer read up
-//! to [`MAX_PAGE_BYTES`] only.
+//! timeouts and a deadline on each page ([`PAGE_DEADLINE`]), redirects
+//! never from HTTPS to HTTP, and every answer read up to
+//! [`max_page_bytes`] only.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,13 +56,27 @@ use crate::store::{Order, Put, Store, StoreError};
 
 /// The entries asked for in one request.
 pub const PAGE_ENTRIES: usize = 500;
-/// The largest feed page read (the serving side stops a page at 8 MiB of
-/// documents, plus one document).
-pub const MAX_PAGE_BYTES: u64 = 64 * 1024 * 1024;
+/// The largest feed page read when this server's upload limit is
+/// `max_document_bytes`: the serving side stops a page once its documents
+/// pass [`crate::http::changes::MAX_PAGE_BYTES`], so a page holds at most
+/// that plus one document; JSON escaping may at most double it (a
+/// document is mostly text, each `"` or `\n` two bytes). A page of a peer
+/// whose upload limit is far above this server's may be refused as too
+/// large: its documents would be refused here anyway.
+pub fn max_page_bytes(max_document_bytes: u64) -> u64 {
+    let documents = crate::http::changes::MAX_PAGE_BYTES as u64;
+    documents
+        .saturating_add(max_document_bytes)
+        .saturating_mul(2)
+        .saturating_add(64 * 1024)
+}
 /// How long connecting to a peer may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a peer may stay silent while answering.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long fetching one page may take in all (a peer sending a byte now
+/// and then, never silent for [`READ_TIMEOUT`], is cut off here).
+pub const PAGE_DEADLINE: Duration = Duration::from_secs(120);
 
 /// How to follow peers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +106,13 @@ pub fn peer_base(url: &str) -> Result<String, String> {
         .ok_or("expected an http:// or https:// URL")?;
     if rest.is_empty() || rest.starts_with('/') {
         return Err("the URL has no host".into());
+    }
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.contains('@') {
+        // A password would end up in logs and in the peers table.
+        return Err(
+            "the URL may not carry a user name or password (user@ or user:password@)".into(),
+        );
     }
     if url.contains(['?', '#']) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("the URL may not have a query, a fragment or white space".into());
@@ -174,14 +207,7 @@ impl Follower {
 
     /// The HTTP client for peers.
     pub fn client(ca: Option<std::path::PathBuf>) -> Result<Client, String> {
-        Client::new(HttpOptions {
-            ca_bundle: ca,
-            insecure: false,
-            connect_timeout: CONNECT_TIMEOUT,
-            read_timeout: READ_TIMEOUT,
-            proxies: Proxies::from_env(),
-        })
-        .map_err(|e| e.to_string())
+        client_with(ca, READ_TIMEOUT, PAGE_DEADLINE)
     }
 
     /// Fetch, check and commit the page after `cursor` (blocking).
@@ -246,7 +272,7 @@ impl Follower {
             return Err(FollowError::Fetch(status_error("GET", reply).to_string()));
         }
         let body = reply
-            .read_limited(MAX_PAGE_BYTES)
+            .read_limited(max_page_bytes(self.max_document_bytes))
             .map_err(|e| FollowError::Fetch(e.to_string()))?;
         feed::parse_json(&body, cursor, PAGE_ENTRIES).map_err(FollowError::Page)
     }
@@ -261,9 +287,10 @@ impl Follower {
                 checked.revision
             );
             self.store.set_peer_cursor(&self.peer, 0)?;
+            // Not "more": the feed is read again after the interval, so a
+            // peer claiming this on every page cannot make a tight loop.
             return Ok(Progress {
                 reset: true,
-                more: true,
                 ..Progress::default()
             });
         }
@@ -280,7 +307,7 @@ impl Follower {
                 .iter()
                 .map(|(e, _)| e.key.to_string())
                 .collect();
-            let results = self.store.put_many(checked.batch, Order::Any)?;
+            let results = self.store.put_many(checked.batch, Order::NewKeysOnly)?;
             for (key, result) in keys.iter().zip(results) {
                 match result {
                     Ok(Put::Created) => progress.created += 1,
@@ -288,7 +315,7 @@ impl Follower {
                     Ok(Put::Unchanged) => progress.unchanged += 1,
                     Err(error) => {
                         progress.refused += 1;
-                        tracing::warn!("peer {}: entry {key} not stored: {error}", self.peer);
+                        tracing::warn!("peer {}: refused entry {key}: {error}", self.peer);
                     }
                 }
             }
@@ -442,6 +469,7 @@ pub async fn run(
             }
             Err(error) => Err(error),
         };
+        let outcome = outcome.and_then(|progress| made_progress(from, progress));
         let wait = match outcome {
             Ok(progress) => {
                 if failures > 0 {
@@ -472,6 +500,37 @@ pub async fn run(
             break;
         }
     }
+}
+
+/// A page that says more follow but gives no entry is a failure (so the
+/// backoff applies): otherwise a peer answering it again and again would
+/// be asked again at once, in a tight loop.
+fn made_progress(from: u64, progress: Progress) -> Result<Progress, FollowError> {
+    if progress.more && progress.entries == 0 && !progress.reset {
+        return Err(FollowError::Page(BadPage(format!(
+            "'more' is true but the page has no entry (since {from}, next {})",
+            progress.cursor
+        ))));
+    }
+    Ok(progress)
+}
+
+/// A client for peers: TLS as the site side's, `read_timeout` on each
+/// read, `deadline` on each request as a whole.
+fn client_with(
+    ca: Option<std::path::PathBuf>,
+    read_timeout: Duration,
+    deadline: Duration,
+) -> Result<Client, String> {
+    Client::new(HttpOptions {
+        ca_bundle: ca,
+        insecure: false,
+        connect_timeout: CONNECT_TIMEOUT,
+        read_timeout,
+        overall_timeout: Some(deadline),
+        proxies: Proxies::from_env(),
+    })
+    .map_err(|e| e.to_string())
 }
 
 /// The stored cursor of the follower's peer.
@@ -526,6 +585,8 @@ mod tests {
             "https://a.example.org/marketplace/"
         );
         for bad in [
+            "http://jane:secret@a.example.org/",
+            "https://jane@a.example.org:9204/",
             "ftp://a/",
             "http://",
             "http:///x",
@@ -534,6 +595,74 @@ mod tests {
         ] {
             assert!(peer_base(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn more_without_entries_is_a_failure() {
+        let empty = Progress {
+            cursor: 5,
+            more: true,
+            ..Progress::default()
+        };
+        assert!(made_progress(5, empty.clone()).is_err());
+        let advanced = Progress {
+            cursor: 9,
+            ..empty.clone()
+        };
+        assert!(made_progress(5, advanced).is_err());
+        let some = Progress {
+            entries: 1,
+            ..empty.clone()
+        };
+        assert!(made_progress(5, some).is_ok());
+        let end = Progress {
+            more: false,
+            ..empty
+        };
+        assert!(made_progress(5, end).is_ok());
+    }
+
+    #[test]
+    fn a_page_fetch_has_an_overall_deadline() {
+        use std::io::{Read, Write};
+        // A peer that answers one byte of body a second, forever (each
+        // read gets data well within the read timeout).
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let server = std::thread::spawn(move || {
+            let (mut socket, _) = listener.accept().unwrap();
+            let mut request = [0u8; 1024];
+            let _ = socket.read(&mut request);
+            let _ = socket.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n",
+            );
+            for _ in 0..60 {
+                if stopped.load(std::sync::atomic::Ordering::Relaxed)
+                    || socket.write_all(b" ").is_err()
+                {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        });
+        let client = client_with(None, Duration::from_secs(30), Duration::from_secs(2)).unwrap();
+        let url = format!("http://{address}/changes");
+        let result = client
+            .get(&url, &[])
+            .and_then(|reply| reply.read_limited(1 << 20));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let error = result.expect_err("the trickle must be cut off").to_string();
+        assert!(error.contains("timed out"), "{error}");
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn the_page_limit_follows_the_upload_limit() {
+        let mib = 1024 * 1024;
+        assert!(max_page_bytes(mib) >= 2 * (8 * mib + mib));
+        assert!(max_page_bytes(mib) < 20 * mib);
     }
 
     #[test]

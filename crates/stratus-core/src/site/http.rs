@@ -59,6 +59,10 @@ pub struct HttpOptions {
     pub connect_timeout: Duration,
     /// How long any read may wait for data.
     pub read_timeout: Duration,
+    /// How long one request may take in all, from connecting to the end
+    /// of its body (`None`: only the other timeouts bound it, so a server
+    /// sending a byte now and then holds the request open).
+    pub overall_timeout: Option<Duration>,
     /// The proxies.
     pub proxies: Proxies,
 }
@@ -72,6 +76,7 @@ impl Default for HttpOptions {
             insecure: false,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             read_timeout: DEFAULT_READ_TIMEOUT,
+            overall_timeout: None,
             proxies: Proxies::from_env(),
         }
     }
@@ -260,6 +265,7 @@ impl Client {
             .timeout_connect(Some(options.connect_timeout))
             .timeout_recv_response(Some(options.read_timeout))
             .timeout_per_read(Some(options.read_timeout))
+            .timeout_global(options.overall_timeout)
             .user_agent(concat!("stratus/", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();

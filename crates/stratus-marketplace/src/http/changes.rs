@@ -79,31 +79,40 @@ fn parameter(pairs: &Pairs, name: &str, default: u64, max: u64) -> Result<u64, A
     }
 }
 
+/// The documents of a page are read this many at a time (one round trip
+/// on PostgreSQL), so that a page of large documents reads little past
+/// its size bound.
+const READ_BATCH: usize = 32;
+
 /// One page of the feed from the store.
 fn page(store: &dyn crate::store::Store, since: u64, limit: usize) -> Result<Page, ApiError> {
     // One more than asked, to tell whether more follow.
-    let changes = store.changes_since(since, limit + 1)?;
+    let mut changes = store.changes_since(since, limit + 1)?;
     let mut more = changes.len() > limit;
-    let mut entries: Vec<FeedEntry> = Vec::with_capacity(changes.len().min(limit));
+    changes.truncate(limit);
+    let mut entries: Vec<FeedEntry> = Vec::with_capacity(changes.len());
     let mut bytes = 0usize;
     let mut next = since;
-    for change in changes.into_iter().take(limit) {
-        if !entries.is_empty() && bytes >= MAX_PAGE_BYTES {
-            more = true;
-            break;
-        }
-        next = change.revision;
-        // The document read now may be a later write of the key than the
+    'batches: for batch in changes.chunks(READ_BATCH) {
+        // A document read now may be a later write of the key than the
         // revision says: it is served again at that later revision.
-        let Some(document) = store.document(&change.key)? else {
-            continue;
-        };
-        bytes += document.len();
-        entries.push(FeedEntry {
-            sequence: change.revision,
-            claimed_key: change.key.to_string(),
-            document,
-        });
+        let documents = read_documents(store, batch)?;
+        for (change, document) in batch.iter().zip(documents) {
+            if !entries.is_empty() && bytes >= MAX_PAGE_BYTES {
+                more = true;
+                break 'batches;
+            }
+            next = change.revision;
+            let Some(document) = document else {
+                continue;
+            };
+            bytes += document.len();
+            entries.push(FeedEntry {
+                sequence: change.revision,
+                claimed_key: change.key.to_string(),
+                document,
+            });
+        }
     }
     let revision = store.revision()?.max(next);
     Ok(Page {
@@ -113,6 +122,25 @@ fn page(store: &dyn crate::store::Store, since: u64, limit: usize) -> Result<Pag
         revision,
         entries,
     })
+}
+
+/// The documents of `batch`, in order, `None` for a key with none: one
+/// [`crate::store::Store::documents`] call, or one call per key when some
+/// are missing (that call skips them, so the answer cannot be paired).
+fn read_documents(
+    store: &dyn crate::store::Store,
+    batch: &[crate::store::Change],
+) -> Result<Vec<Option<Vec<u8>>>, ApiError> {
+    let keys: Vec<crate::entry::Key> = batch.iter().map(|c| c.key.clone()).collect();
+    let documents = store.documents(&keys)?;
+    if documents.len() == keys.len() {
+        return Ok(documents.into_iter().map(Some).collect());
+    }
+    let mut one_by_one = Vec::with_capacity(keys.len());
+    for key in &keys {
+        one_by_one.push(store.document(key)?);
+    }
+    Ok(one_by_one)
 }
 
 #[cfg(test)]

@@ -53,6 +53,12 @@ pub enum Order {
     NewerOnly,
     /// Store it (latest is recomputed anyway): import and `/sync`.
     Any,
+    /// As [`Order::Any`], but a different document under a key already
+    /// stored is refused ([`StoreError::Different`]); an identical one is
+    /// [`Put::Unchanged`]: followed feeds, where a peer must not be able
+    /// to replace what this Marketplace holds (nor two Marketplaces
+    /// following each other swap two versions of one key forever).
+    NewKeysOnly,
 }
 
 /// What a put did.
@@ -126,6 +132,9 @@ pub enum StoreError {
     /// The put was refused: an entry of the same (identifier, email) with a
     /// later `created` exists.
     Older,
+    /// The put was refused ([`Order::NewKeysOnly`]): a different document
+    /// is stored under the same key.
+    Different,
     /// The data directory is used by another server process.
     Locked(String),
     /// The database failed.
@@ -141,6 +150,9 @@ impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreError::Older => f.write_str("older than latest entry"),
+            StoreError::Different => {
+                f.write_str("a different document is stored under this key; the local one is kept")
+            }
             StoreError::Locked(detail) => write!(f, "the store is in use: {detail}"),
             StoreError::Database(detail) => write!(f, "database error: {detail}"),
             StoreError::Unavailable(detail) => {
@@ -346,6 +358,45 @@ pub(crate) mod conformance {
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].key, first.key);
         assert!(changes[0].revision > revision);
+    }
+
+    /// [`Order::NewKeysOnly`] stores a new key, takes an identical
+    /// document as no change, and refuses a different one under a stored
+    /// key, which is kept.
+    pub fn new_keys_only_keeps_stored_documents(store: &dyn Store) {
+        let first = entry("2014-01-01T00:00:00Z");
+        assert_eq!(
+            store
+                .put(first.clone(), b"one".to_vec(), Order::NewKeysOnly)
+                .unwrap(),
+            Put::Created
+        );
+        let revision = store.revision().unwrap();
+        assert_eq!(
+            store
+                .put(first.clone(), b"one".to_vec(), Order::NewKeysOnly)
+                .unwrap(),
+            Put::Unchanged
+        );
+        assert!(matches!(
+            store.put(first.clone(), b"two".to_vec(), Order::NewKeysOnly),
+            Err(StoreError::Different)
+        ));
+        let results = store
+            .put_many(
+                vec![
+                    (first.clone(), b"three".to_vec()),
+                    (entry("2013-01-01T00:00:00Z"), b"old".to_vec()),
+                ],
+                Order::NewKeysOnly,
+            )
+            .unwrap();
+        assert!(matches!(results[0], Err(StoreError::Different)));
+        assert!(matches!(results[1], Ok(Put::Created)));
+        assert_eq!(store.document(&first.key).unwrap().unwrap(), b"one");
+        let changes = store.changes_since(revision, 10).unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].key.created, "2013-01-01T00:00:00Z");
     }
 
     /// Peer cursors start at 0 and keep what was set.

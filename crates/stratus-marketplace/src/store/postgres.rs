@@ -688,7 +688,7 @@ fn lock_groups<'k>(
 }
 
 /// One put inside a transaction that holds its group's lock;
-/// `Ok(Err(Older))` refuses only this put.
+/// `Ok(Err(Older | Different))` refuses only this put.
 fn write_one(
     transaction: &mut impl GenericClient,
     entry: &Entry,
@@ -709,6 +709,9 @@ fn write_one(
     }
     if stored.as_deref() == Some(document) {
         return Ok(Ok(Put::Unchanged));
+    }
+    if order == Order::NewKeysOnly && stored.is_some() {
+        return Ok(Err(StoreError::Different));
     }
     let f = &entry.fields;
     let locations = encode_locations(f)?;
@@ -1143,6 +1146,14 @@ mod tests {
             return;
         };
         conformance::identical_put_is_no_change(&PostgresStore::open(&url, 4).unwrap());
+    }
+
+    #[test]
+    fn new_keys_only_keeps_stored_documents() {
+        let Some(url) = database("conformance_new_keys_only") else {
+            return;
+        };
+        conformance::new_keys_only_keeps_stored_documents(&PostgresStore::open(&url, 4).unwrap());
     }
 
     #[test]

@@ -549,7 +549,7 @@ impl Writer {
     }
 }
 
-/// One put inside the group's transaction; `Ok(Err(Older))` refuses only
+/// One put inside the group's transaction; `Ok(Err(Older | Different))` refuses only
 /// this put, an `Err` aborts the whole transaction.
 fn write_one(
     transaction: &rusqlite::Transaction,
@@ -579,6 +579,9 @@ fn write_one(
         .optional()?;
     if stored.as_deref() == Some(document) {
         return Ok(Ok(Put::Unchanged));
+    }
+    if order == Order::NewKeysOnly && stored.is_some() {
+        return Ok(Err(StoreError::Different));
     }
     let f = &entry.fields;
     let locations = serde_json::to_string(&f.locations)
@@ -941,6 +944,12 @@ mod tests {
     fn identical_put_is_no_change() {
         let dir = tempfile::tempdir().unwrap();
         conformance::identical_put_is_no_change(&SqliteStore::open(dir.path()).unwrap());
+    }
+
+    #[test]
+    fn new_keys_only_keeps_stored_documents() {
+        let dir = tempfile::tempdir().unwrap();
+        conformance::new_keys_only_keeps_stored_documents(&SqliteStore::open(dir.path()).unwrap());
     }
 
     #[test]
