@@ -287,7 +287,9 @@ async fn user_supplied_fields_render_as_text() {
         ],
         &draft,
     );
-    let server = Server::start();
+    // The document was made at the tests' pinned time: the server's clock
+    // must not be before it (an endorsement from the future is refused).
+    let server = Server::options().now(common::NOW).start();
     let reply = server.upload(&signed);
     let location = reply.header("location").unwrap().to_string();
     let entry = location.strip_prefix(&server.base).unwrap().to_string();
