@@ -48,8 +48,12 @@
 //!   database cannot be reached, an operation fails with
 //!   [`StoreError::Unavailable`] (the HTTP layer answers 503); the pool
 //!   reconnects by itself when the database is back. A put retried after
-//!   a lost commit is harmless: the same document under the same key is
-//!   [`Put::Unchanged`].
+//!   a commit whose answer was lost finds its own document
+//!   ([`Put::Unchanged`]) unless a newer version of the image was committed
+//!   in between: then the retry is refused as older although the first
+//!   attempt is stored; a retried confirmation is answered "not found"
+//!   after it committed. Both err towards a failure the client can retry;
+//!   nothing acknowledged is lost (docs/POSTGRESQL.md).
 
 use std::collections::BTreeSet;
 use std::sync::{mpsc, Arc, Mutex, RwLock};
