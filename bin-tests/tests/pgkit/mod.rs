@@ -284,27 +284,28 @@ impl Cluster {
         }
     }
 
+    /// A client program of the cluster (`psql`, `createdb`, `pg_dump`)
+    /// connected to it as the `postgres` role.
+    fn client(&self, program: &str) -> Command {
+        let mut command = Command::new(self.bin.join(program));
+        command.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "postgres",
+        ]);
+        command
+    }
+
     /// A fresh database; its connection URL.
     pub fn create_database(&self, name: &str) -> String {
         let mut databases = self.databases.lock().unwrap();
         if databases.insert(name.to_string()) {
-            let output = Command::new(self.bin.join("createdb"))
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &self.port.to_string(),
-                    "-U",
-                    "postgres",
-                ])
-                .arg(name)
-                .output()
-                .expect("createdb runs");
-            assert!(
-                output.status.success(),
-                "createdb {name}: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
+            let mut command = self.client("createdb");
+            command.arg(name);
+            succeeded(command, &format!("createdb {name}"));
         }
         self.url(name)
     }
@@ -316,47 +317,19 @@ impl Cluster {
 
     /// Run SQL with psql; its output (unaligned, tuples only).
     pub fn psql(&self, database: &str, sql: &str) -> String {
-        let output = Command::new(self.bin.join("psql"))
+        let mut command = self.client("psql");
+        command
             .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-            ])
-            .args(["-d", database, "-c", sql])
-            .output()
-            .expect("psql runs");
-        assert!(
-            output.status.success(),
-            "psql {sql}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+            .args(["-d", database, "-c", sql]);
+        let output = succeeded(command, &format!("psql {sql}"));
         String::from_utf8_lossy(&output.stdout).trim().to_string()
     }
 
     /// A plain-SQL backup of database `name` (pg_dump).
     pub fn dump(&self, name: &str) -> Vec<u8> {
-        let output = Command::new(self.bin.join("pg_dump"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-            ])
-            .arg(name)
-            .output()
-            .expect("pg_dump runs");
-        assert!(
-            output.status.success(),
-            "pg_dump {name}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output.stdout
+        let mut command = self.client("pg_dump");
+        command.arg(name);
+        succeeded(command, &format!("pg_dump {name}")).stdout
     }
 
     /// Replace database `name` by `backup` (of [`Cluster::dump`]): dropped
@@ -365,16 +338,9 @@ impl Cluster {
         use std::io::Write;
         self.psql("postgres", &format!("DROP DATABASE {name} WITH (FORCE)"));
         self.psql("postgres", &format!("CREATE DATABASE {name}"));
-        let mut child = Command::new(self.bin.join("psql"))
+        let mut child = self
+            .client("psql")
             .args(["-X", "-q", "-v", "ON_ERROR_STOP=1"])
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-            ])
             .args(["-d", name])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
@@ -401,4 +367,15 @@ impl Drop for Cluster {
             let _ = reaper.write_all(b"\n");
         }
     }
+}
+
+/// Run `command` to its end; its output, once it succeeded.
+fn succeeded(mut command: Command, what: &str) -> std::process::Output {
+    let output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }
